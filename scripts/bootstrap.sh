@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Install everything the maintainer tools need, idempotently:
+#   .venv/   Python 3.11+ with the packages pyproject.toml declares (and its [test] extra)
+#   .tools/  the pinned Claude Code CLI from npm (@anthropic-ai/claude-code)
+#   the PostgreSQL server (Debian's package), when it is missing and this is root with apt
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CLAUDE_CODE_VERSION=2.1.328 # keep scripts/schemas/claude-code.json in step with this pin
+PYTHON=${PYTHON:-python3}
+
+say() { printf 'bootstrap: %s\n' "$*"; }
+
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  say "needs Python 3.11 or newer as \$PYTHON (found: $("$PYTHON" --version 2>&1 || echo none))" >&2
+  exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+  say "installing Python packages (pyproject.toml, with [test])"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check ".[test]"
+  rm -f .venv/.installed-* && touch "$stamp"
+fi
+
+claude=.tools/node_modules/.bin/claude
+if [ ! -x "$claude" ] || [ "$("$claude" --version 2>/dev/null | cut -d' ' -f1)" != "$CLAUDE_CODE_VERSION" ]; then
+  if command -v npm >/dev/null; then
+    say "installing @anthropic-ai/claude-code@$CLAUDE_CODE_VERSION into .tools"
+    npm install --prefix .tools --no-audit --no-fund --loglevel=error \
+      "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" >/dev/null
+  else
+    say "npm not found: the tests that run the real Claude Code CLI will skip (fail under CI)" >&2
+  fi
+fi
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing the PostgreSQL server (apt-get install postgresql)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    say "no PostgreSQL server binaries: install Debian's postgresql package;" \
+      "PostgreSQL tests will skip (fail under CI)" >&2
+  fi
+fi
+say "ready"

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The main job: validate the plugin, then run or check every code block of every prompt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+.venv/bin/python scripts/validate.py
+exec scripts/test.sh tests/test_prompts.py "$@"

@@ -1,0 +1,30 @@
+"""Shared test settings: which prompts to run, and which servers a run may use."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--prompts",
+        action="append",
+        default=None,
+        metavar="PATH",
+        help="run the code blocks of these markdown files or folders instead of the plugin's "
+        "commands/, skills/, agents/ and references/ (repeatable)",
+    )
+
+
+def need_server(what: str, hint: str) -> None:
+    """Skip a test that needs a server this machine lacks; under CI=true, fail instead."""
+    message = f"no {what}: {hint}"
+    if IN_CI:
+        pytest.fail(f"CI=true and {message}; CI must start it (see .ci/run)", pytrace=False)
+    pytest.skip(message)
