@@ -89,6 +89,8 @@ class Block:
     line: int  # 1-based line of the opening fence
     info: str
     code: str
+    end: int = 0  # 1-based line of the closing fence (0 when the document ends first)
+    indent: str = ""  # what stands before the opening fence (inside list items)
     lang: str = ""
     attrs: dict[str, str] = field(default_factory=dict)
     error: str | None = None  # a problem with the fence itself
@@ -166,14 +168,18 @@ def parse_info(info: str) -> tuple[str, dict[str, str], str | None]:
 
 
 def parse_document(path: Path) -> Document:
-    from markdown_it import MarkdownIt
-
     path = Path(path).resolve()
     rel = rel_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return Document(path, rel, "", [], ("sqlite",), error=f"{rel}:1: cannot read: {exc}")
+    return parse_text(text, path, rel)
+
+
+def parse_text(text: str, path: Path, rel: str) -> Document:
+    from markdown_it import MarkdownIt
+
     md = MarkdownIt("commonmark")
     blocks = []
     for token in md.parse(strip_frontmatter(text)):
@@ -184,7 +190,13 @@ def parse_document(path: Path) -> Document:
             block = Block(path, rel, line, "", token.content)
             block.error = "an indented code block; write it as a fenced block with a language"
         else:
-            block = Block(path, rel, line, token.info, token.content)
+            lines = text.split("\n")
+            opening = lines[token.map[0]]
+            closing = lines[token.map[1] - 1].strip() if token.map[1] - 1 > token.map[0] else ""
+            fence = opening.strip()[:3]
+            end = token.map[1] if closing.startswith(fence) else 0
+            indent = opening[: len(opening) - len(opening.lstrip())]
+            block = Block(path, rel, line, token.info, token.content, end, indent)
             block.lang, block.attrs, block.error = parse_info(token.info)
             if block.error is None and block.kind is None and "skip" not in block.attrs:
                 langs = ", ".join(sorted(set(LANGUAGES)))

@@ -1,0 +1,449 @@
+"""The snippet runner itself: extraction, each handler, and that a broken block fails
+the suite at its markdown file:line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import snippets
+from conftest import ROOT, need_server
+
+SAMPLES = ROOT / "tests" / "samples" / "good"
+
+
+def every_document() -> list[snippets.Document]:
+    """The plugin's prompts and the good samples: everything the mutation tests cover."""
+    paths = snippets.prompt_files() + snippets.prompt_files([SAMPLES])
+    return [snippets.parse_document(p) for p in paths]
+
+
+def doc_from(text: str, name: str = "doc.md") -> snippets.Document:
+    text = textwrap.dedent(text)
+    return snippets.parse_text(text, ROOT / "tests" / name, f"tests/{name}")
+
+
+def outcomes(text: str, backend: str = "sqlite") -> list[snippets.Outcome]:
+    return snippets.run_document(doc_from(text), backend)
+
+
+def failures(results: list[snippets.Outcome]) -> list[str]:
+    return [o.message for o in results if o.status == "failed"]
+
+
+def first_backend(doc: snippets.Document, block: snippets.Block) -> str:
+    backend = snippets.planned(doc, block)[0]
+    if backend == "postgres" and not snippets.postgres_admin_url():
+        need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
+    return backend
+
+
+def mutate(doc: snippets.Document, block: snippets.Block, *, append=None, info=None):
+    lines = doc.text.split("\n")
+    if append is not None:
+        lines.insert(block.end - 1, block.indent + append)
+    if info is not None:
+        opening = lines[block.line - 1]
+        fence = opening.strip()[:3]
+        lines[block.line - 1] = block.indent + fence + info
+    return snippets.parse_text("\n".join(lines), doc.path, doc.rel)
+
+
+# --- extraction ---------------------------------------------------------------------------
+
+
+def test_line_numbers_survive_frontmatter_and_list_items() -> None:
+    doc = doc_from(
+        """\
+        ---
+        name: x
+        description: y
+        ---
+        text
+
+        ```python file=pkg/mod.py
+        x = 1
+        ```
+
+        1. step
+
+           ```bash
+           true
+           ```
+        """
+    )
+    assert [(b.line, b.end, b.lang, b.indent) for b in doc.blocks] == [
+        (7, 9, "python", ""),
+        (13, 15, "bash", "   "),
+    ]
+    assert doc.blocks[0].attrs == {"file": "pkg/mod.py"}
+    assert doc.blocks[1].code == "true\n"
+
+
+@pytest.mark.parametrize(
+    ("info", "message"),
+    [
+        ("", "has no language"),
+        ("python nonsense", "needs a value"),
+        ("python colour=red", "unknown attribute 'colour'"),
+        ('python skip=""', "skip needs a written reason"),
+        ("python backend=oracle", "unknown backend 'oracle'"),
+        ("mermaid", "no handler for language 'mermaid'"),
+        ("text", "no handler for language 'text'"),
+        ('python skip="unbalanced', "cannot read the info string"),
+    ],
+)
+def test_fence_problems_fail_at_their_line(info: str, message: str) -> None:
+    results = outcomes(f"intro\n\n```{info}\nx = 1\n```\n")
+    assert len(results) == 1 and results[0].status == "failed"
+    assert results[0].message.startswith("tests/doc.md:3: "), results[0].message
+    assert message in results[0].message
+
+
+def test_indented_code_block_fails() -> None:
+    results = outcomes("intro\n\n    x = 1\n")
+    assert failures(results) == [
+        "tests/doc.md:3: an indented code block; write it as a fenced block with a language"
+    ]
+
+
+def test_skip_is_reported_with_its_reason() -> None:
+    results = outcomes('```text skip="sample output"\nok\n```\n')
+    assert [(o.status, o.message) for o in results] == [
+        ("skipped", "tests/doc.md:1: sample output")
+    ]
+
+
+# --- python -----------------------------------------------------------------------------
+
+
+def test_python_blocks_share_a_namespace_and_await_at_top_level() -> None:
+    results = outcomes(
+        """\
+        ```python
+        import asyncio
+
+        value = await asyncio.sleep(0, result=41)
+        ```
+
+        ```python
+        assert value + 1 == 42
+        ```
+        """
+    )
+    assert [o.status for o in results] == ["passed", "passed"]
+
+
+def test_python_failure_names_markdown_line_and_source() -> None:
+    results = outcomes(
+        """\
+        # Title
+
+        ```python
+        x = 1
+        assert x == 2, "x is not two"
+        ```
+        """
+    )
+    (message,) = failures(results)
+    assert message.startswith("tests/doc.md:3: python block failed: AssertionError: x is not two")
+    assert 'tests/doc.md:5: assert x == 2, "x is not two"' in message
+
+
+def test_file_blocks_are_imported_as_a_package_and_errors_map_back() -> None:
+    results = outcomes(
+        """\
+        ```python file=pkg/__init__.py
+        ```
+
+        ```python file=pkg/helpers.py
+        def double(x: int) -> int:
+            return 2 * x
+        ```
+
+        ```python file=pkg/broken.py
+        from pkg.helpers import double
+
+        VALUE = double(2)
+        raise ValueError(f"bad value {VALUE}")
+        ```
+
+        ```python
+        from pkg.helpers import double
+
+        assert double(21) == 42
+        ```
+        """
+    )
+    assert [o.status for o in results] == ["passed", "passed", "failed", "passed"]
+    message = failures(results)[0]
+    assert message.startswith(
+        "tests/doc.md:9 (file=pkg/broken.py): python block failed: ValueError"
+    )
+    assert "tests/doc.md:13: raise ValueError" in message
+
+
+def test_documents_are_isolated_from_each_other() -> None:
+    first = outcomes('```python file=shared_mod.py\nNAME = "first"\n```\n')
+    second = outcomes(
+        """\
+        ```python file=shared_mod.py
+        NAME = "second"
+        ```
+
+        ```python
+        import shared_mod
+
+        assert shared_mod.NAME == "second"
+        assert "DATABASE_URL" in __import__("os").environ
+        ```
+        """
+    )
+    assert [o.status for o in first + second] == ["passed"] * 3
+    assert "shared_mod" not in sys.modules
+
+
+# --- bash, install lines ------------------------------------------------------------------
+
+
+def test_bash_runs_in_the_project_and_fails_on_nonzero_exit() -> None:
+    results = outcomes("```bash\necho hello > out.txt\ngrep -q bye out.txt\n```\n")
+    (message,) = failures(results)
+    assert message.startswith("tests/doc.md:1: bash block exited 1")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('pip install "sqlalchemy[asyncio]" aiosqlite', None),
+        ("uv add asyncpg pydantic-settings", None),
+        ("pip install flask", "flask is not declared in pyproject.toml"),
+        ('pip install "sqlalchemy[nosuchextra]"', "sqlalchemy has no extra [nosuchextra]"),
+        ('pip install "sqlalchemy[mypy]"', "sqlalchemy[mypy] is not what pyproject.toml installs"),
+        ('pip install "sqlalchemy<2.0"', "does not admit the tested version"),
+    ],
+)
+def test_install_lines_are_checked_against_pyproject(line: str, message: str | None) -> None:
+    results = outcomes(f"intro\n\n```bash\n{line}\n```\n")
+    if message is None:
+        assert [o.status for o in results] == ["passed"], failures(results)
+    else:
+        (failure,) = failures(results)
+        assert failure.startswith("tests/doc.md:4: ") and message in failure, failure
+
+
+# --- data blocks and trees ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("block", "where", "message"),
+    [
+        ('```json\n{"a": 1,\n "b": }\n```', "tests/doc.md:3", "json does not parse"),
+        ("```yaml\na: [1, 2\n```", "tests/doc.md:3", "yaml does not parse"),
+        ("```toml\na = \n```", "tests/doc.md:1", "toml does not parse"),
+        ("```ini\nno section header\n```", "tests/doc.md:1", "ini does not parse"),
+        ("```dotenv\nGOOD=1\nnot a line\n```", "tests/doc.md:3", "not a KEY=value line"),
+    ],
+)
+def test_data_blocks_must_parse(block: str, where: str, message: str) -> None:
+    (failure,) = failures(outcomes(block + "\n"))
+    assert failure.startswith(where + ": ") and message in failure, failure
+
+
+SETTINGS = """\
+```python file=conf.py
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Conf(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DB_")
+
+    port: int = 5432
+```
+"""
+
+
+def test_dotenv_keys_must_be_read_by_the_settings_class() -> None:
+    results = outcomes(SETTINGS + "\n```dotenv reads=conf:Conf\nDB_PORT=1\nDB_PROT=2\n```\n")
+    (failure,) = failures(results)
+    assert failure.startswith("tests/doc.md:13: DB_PROT is not read by Conf"), failure
+
+
+def test_dotenv_values_must_validate() -> None:
+    results = outcomes(SETTINGS + "\n```dotenv reads=conf:Conf\nDB_PORT=many\n```\n")
+    (failure,) = failures(results)
+    assert failure.startswith("tests/doc.md:11: Conf rejects these values"), failure
+
+
+def test_tree_must_match_created_files() -> None:
+    results = outcomes(
+        """\
+        ```tree
+        pkg/
+        ├── __init__.py
+        └── missing.py
+        ```
+
+        ```python file=pkg/__init__.py
+        ```
+
+        ```python file=pkg/extra.py
+        ```
+        """
+    )
+    (failure,) = failures(results)
+    assert "tests/doc.md:1: the tree shows pkg/missing.py but no code created it" in failure
+    assert "tests/doc.md:1: the code creates pkg/extra.py, the tree omits it" in failure
+
+
+def test_tree_lines_that_cannot_be_read_fail() -> None:
+    (failure,) = failures(outcomes("```tree\npkg/\n    ?? odd\n```\n"))
+    assert failure.startswith("tests/doc.md:3: cannot read this tree line"), failure
+
+
+# --- backends and directives -------------------------------------------------------------
+
+
+def test_directive_errors_and_untouched_blocks() -> None:
+    bad = doc_from("<!-- snippets: backends=oracle -->\n")
+    assert bad.error and bad.error.startswith("tests/doc.md:1: cannot read the directive")
+    doc = doc_from("```python backend=postgres\nx = 1\n```\n")
+    assert [b.where for b in snippets.untouched(doc)] == ["tests/doc.md:1"]
+
+
+def test_backend_url_reaches_the_code() -> None:
+    doc = doc_from(
+        """\
+        <!-- snippets: backends=sqlite,postgres -->
+        ```python
+        import os
+
+        from sqlalchemy import text
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        engine = create_async_engine(os.environ["DATABASE_URL"])
+        async with engine.connect() as conn:
+            assert await conn.scalar(text("select 1")) == 1
+        await engine.dispose()
+        expected = {"sqlite": "sqlite", "postgres": "postgresql"}[os.environ["SNIPPET_BACKEND"]]
+        assert engine.dialect.name == expected
+        ```
+        """
+    )
+    assert doc.backends == ("sqlite", "postgres")
+    for backend in doc.backends:
+        if backend == "postgres" and not snippets.postgres_admin_url():
+            need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
+        results = snippets.run_document(doc, backend)
+        assert [o.status for o in results] == ["passed"], failures(results)
+
+
+# --- ruff --------------------------------------------------------------------------------
+
+
+def test_ruff_findings_map_to_markdown_lines() -> None:
+    doc = doc_from(
+        """\
+        # Lint
+
+        ```python
+        import os
+        ```
+
+        ```python
+        value = undefined_name
+        ```
+
+        ```python file=pkg/mod.py
+        def f( x ):
+            return x
+        ```
+        """
+    )
+    findings = snippets.ruff_findings([doc])
+    assert "tests/doc.md:4: ruff F401: `os` imported but unused" in findings
+    assert "tests/doc.md:8: ruff F821: Undefined name `undefined_name`" in findings
+    assert any(f.startswith("tests/doc.md:11: ruff format would change") for f in findings)
+
+
+# --- the promises of issue 2 ---------------------------------------------------------------
+
+
+def python_blocks() -> list[tuple[snippets.Document, snippets.Block]]:
+    return [
+        (d, b) for d in every_document() for b in d.blocks if b.kind == "python" and not b.error
+    ]
+
+
+@pytest.mark.parametrize(("doc", "block"), python_blocks(), ids=lambda v: getattr(v, "id", ""))
+def test_appending_a_raise_to_any_python_block_fails_at_its_line(doc, block) -> None:
+    if "skip" in block.attrs:
+        pytest.skip(f"{block.where} is skipped: {block.attrs['skip']}")
+    broken = mutate(doc, block, append='raise RuntimeError("x")')
+    results = snippets.run_document(broken, first_backend(doc, block))
+    messages = failures(results)
+    assert any(m.startswith(block.where) and "RuntimeError: x" in m for m in messages), messages
+
+
+@pytest.mark.parametrize(
+    ("doc", "block"),
+    [(d, b) for d in every_document() for b in d.blocks if b.lang],
+    ids=lambda v: getattr(v, "id", ""),
+)
+def test_deleting_a_fence_language_fails_at_its_line(doc, block) -> None:
+    broken = mutate(doc, block, info="")
+    results = snippets.run_document(broken, "sqlite")
+    assert f"{block.where}: the fence has no language; give it one (```python, ```bash, ...)" in [
+        m for m in failures(results)
+    ]
+
+
+def test_pytest_run_names_the_block_that_failed(tmp_path: Path) -> None:
+    source = SAMPLES / "sample-skill.md"
+    doc = snippets.parse_document(source)
+    block = next(b for b in doc.blocks if b.kind == "python" and "file" not in b.attrs)
+    broken = tmp_path / "sample-skill.md"
+    lines = doc.text.split("\n")
+    lines.insert(block.end - 1, 'raise RuntimeError("x")')
+    broken.write_text("\n".join(lines), encoding="utf-8")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--prompts",
+            str(broken),
+            "tests/test_prompts.py",
+            "-k",
+            "test_block",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "CI": ""},
+    )
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert f"sample-skill.md:{block.line}: python block failed: RuntimeError: x" in proc.stdout
+
+
+def test_runner_is_fast_on_this_repository() -> None:
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_prompts.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    elapsed = time.monotonic() - start
+    assert proc.returncode in (0, 5), proc.stdout[-2000:]
+    assert elapsed < 10, f"the snippet runner took {elapsed:.1f}s on this repository"
