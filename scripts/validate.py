@@ -140,8 +140,9 @@ class Validator:
                 self.report(rel, 1, "must be a JSON object")
             else:
                 self.schema_errors(rel, data, "plugin.schema.json", json_lines(text))
-                if isinstance(data.get("name"), str):
-                    self.plugin_name = data["name"]
+                name = data.get("name")
+                if isinstance(name, str) and re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name):
+                    self.plugin_name = name
                 icon = data.get("icon")
                 if isinstance(icon, str) and not (self.root / icon).is_file():
                     self.report(rel, json_lines(text)(["icon"]), f"icon: {icon} does not exist")

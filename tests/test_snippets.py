@@ -447,3 +447,15 @@ def test_runner_is_fast_on_this_repository() -> None:
     elapsed = time.monotonic() - start
     assert proc.returncode in (0, 5), proc.stdout[-2000:]
     assert elapsed < 10, f"the snippet runner took {elapsed:.1f}s on this repository"
+
+
+@pytest.mark.parametrize("path", snippets.prompt_files([SAMPLES]), ids=lambda p: p.name)
+def test_good_samples_pass_on_every_backend(path: Path) -> None:
+    doc = snippets.parse_document(path)
+    assert doc.error is None
+    for backend in doc.backends:
+        if backend == "postgres" and not snippets.postgres_admin_url():
+            need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
+        results = snippets.run_document(doc, backend)
+        assert results and not failures(results), failures(results)
+        assert all(o.status == "passed" or "skip" in o.block.attrs for o in results)

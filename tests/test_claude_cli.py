@@ -1,0 +1,89 @@
+"""The real Claude Code CLI (pinned in scripts/bootstrap.sh) validates the bundle."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, need_server
+
+
+@pytest.fixture(scope="module")
+def claude() -> str:
+    candidate = os.environ.get("CLAUDE_BIN") or str(ROOT / ".tools/node_modules/.bin/claude")
+    if not Path(candidate).exists():
+        need_server("Claude Code CLI", "run scripts/bootstrap.sh (npm installs it into .tools)")
+    return candidate
+
+
+def run_claude(claude: str, tmp_path: Path, *args: str, cwd: Path = ROOT):
+    home = tmp_path / "home"  # a throwaway HOME: no login, no user settings
+    home.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_"))}
+    env.update(HOME=str(home), CI="true", NO_COLOR="1")
+    return subprocess.run(
+        [claude, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_pinned_version(claude: str, tmp_path: Path) -> None:
+    facts = json.loads((ROOT / "scripts/schemas/claude-code.json").read_text(encoding="utf-8"))
+    proc = run_claude(claude, tmp_path, "--version")
+    assert proc.stdout.split()[0] == facts["cli_version"], proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--profile", "directory", "."],
+        ["--profile", "directory", ".claude-plugin/plugin.json"],
+        [".claude-plugin/marketplace.json"],  # a marketplace takes no --profile
+    ],
+    ids=["plugin-folder", "plugin.json", "marketplace.json"],
+)
+def test_strict_validation_passes(claude: str, tmp_path: Path, args: list[str]) -> None:
+    proc = run_claude(claude, tmp_path, "plugin", "validate", "--strict", *args)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    assert "Validation passed" in output
+    assert "warning" not in output.lower(), output
+
+
+def test_strict_validation_fails_on_a_broken_copy(claude: str, tmp_path: Path) -> None:
+    """The gate above can fail: an unknown manifest key and no README make it exit 1."""
+    copy = tmp_path / "plugin"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".tools", ".git", "*cache*"))
+    manifest = copy / ".claude-plugin/plugin.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["bogus"] = True
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    (copy / "README.md").unlink()
+    proc = run_claude(
+        claude, tmp_path, "plugin", "validate", "--strict", "--profile", "directory", ".", cwd=copy
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1, output
+    assert "Unknown field 'bogus'" in output
+    assert "README_MISSING" in output
+
+
+def test_install_from_this_repository_as_a_marketplace(claude: str, tmp_path: Path) -> None:
+    copy = tmp_path / "checkout"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".tools", ".git", "*cache*"))
+    added = run_claude(claude, tmp_path, "plugin", "marketplace", "add", str(copy))
+    assert added.returncode == 0, added.stdout + added.stderr
+    installed = run_claude(
+        claude, tmp_path, "plugin", "install", "fastapi-async-db@fastapi-async-db"
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    listed = run_claude(claude, tmp_path, "plugin", "list")
+    version = json.loads((ROOT / ".claude-plugin/plugin.json").read_text(encoding="utf-8"))[
+        "version"
+    ]
+    assert "fastapi-async-db@fastapi-async-db" in listed.stdout
+    assert f"Version: {version}" in listed.stdout
+    assert "enabled" in listed.stdout

@@ -1,0 +1,39 @@
+"""The repository's own hygiene: our code passes ruff, and CI runs the README's test command."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import snippets
+from conftest import ROOT
+
+
+def ruff(*args: str) -> subprocess.CompletedProcess:
+    binary = Path(sys.executable).parent / "ruff"
+    command = [str(binary) if binary.exists() else shutil.which("ruff") or "ruff", *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_our_code_passes_ruff() -> None:
+    checked = ruff("check", "--no-cache", "scripts", "tests")
+    assert checked.returncode == 0, checked.stdout
+    formatted = ruff("format", "--check", "--no-cache", "scripts", "tests")
+    assert formatted.returncode == 0, formatted.stdout
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = snippets.parse_document(ROOT / "README.md")
+    commands = [
+        line.split("#")[0].strip()
+        for block in readme.blocks
+        if block.lang == "bash"
+        for line in block.code.splitlines()
+    ]
+    assert "scripts/test.sh" in commands and "scripts/check.sh" in commands, commands
+    ci = (ROOT / ".ci/run").read_text(encoding="utf-8")
+    assert "exec bash scripts/test.sh" in ci
+    for script in ("scripts/test.sh", "scripts/check.sh", "scripts/bootstrap.sh", ".ci/run"):
+        assert (ROOT / script).stat().st_mode & 0o111, f"{script} is not executable"
