@@ -370,9 +370,7 @@ class DocumentRun:
                 asyncio.set_event_loop(None)
         finally:
             for name in set(sys.modules) - self._modules_before:
-                mod = sys.modules.get(name)
-                origin = getattr(mod, "__file__", None) or ""
-                if self.project and origin.startswith(str(self.project)):
+                if self._from_project(sys.modules.get(name)):
                     del sys.modules[name]
             if self._saved_path is not None:
                 sys.path[:] = self._saved_path
@@ -387,6 +385,14 @@ class DocumentRun:
             if self.project is not None:
                 shutil.rmtree(self.project, ignore_errors=True)
 
+    def _from_project(self, module: object) -> bool:
+        """Whether a module was loaded from this run's project (packages without
+        __init__.py have no __file__, only __path__)."""
+        if self.project is None or module is None:
+            return False
+        places = [getattr(module, "__file__", None) or "", *getattr(module, "__path__", [])]
+        return any(str(p).startswith(str(self.project)) for p in places)
+
     def _dispose_engines(self) -> None:
         """Close engines a document left open, so its database can be dropped."""
         try:
@@ -398,8 +404,7 @@ class DocumentRun:
             if isinstance(value, AsyncEngine):
                 seen.append(value)
         for mod in list(sys.modules.values()):
-            origin = getattr(mod, "__file__", None) or ""
-            if self.project and origin.startswith(str(self.project)):
+            if self._from_project(mod):
                 for value in list(vars(mod).values()):
                     if isinstance(value, AsyncEngine) and value not in seen:
                         seen.append(value)
