@@ -18,6 +18,7 @@ Annotation convention (the info string after the fence's backticks):
     ```tree                           compared with the files the document's code created
     ```LANG skip="reason"             not run; the reason is printed and counted
     ```LANG backend=postgres          only under that backend (comma-separated list)
+    ```LANG when=mysql                 which backend or option scaffold_db.py writes it for
 
 A document runs on SQLite unless it asks for more with a comment anywhere in it:
 
@@ -45,6 +46,7 @@ import sys
 import tempfile
 import tomllib
 import traceback
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +70,7 @@ LANGUAGES = {
     "yml": "yaml",
     "tree": "tree",
 }
-KNOWN_ATTRS = {"file", "skip", "backend", "reads"}
+KNOWN_ATTRS = {"file", "skip", "backend", "reads", "when"}  # when= is for scaffold_db.py
 BACKENDS = ("sqlite", "postgres")
 DIRECTIVE = re.compile(r"<!--\s*snippets:\s*(.*?)\s*-->", re.S)
 RUFF_SELECT = "E,F,W,I,UP,B,ASYNC"
@@ -319,7 +321,9 @@ class DocumentRun:
 
     def __init__(self, doc: Document, backend: str) -> None:
         self.doc, self.backend = doc, backend
-        self.namespace: dict[str, object] = {"__name__": "__snippet__"}
+        # a real module, so that libraries which look classes up by __module__ find them
+        self.module = types.ModuleType(f"snippet_{id(self):x}")
+        self.namespace: dict[str, object] = self.module.__dict__
         self.failed: list[str] = []
         self.file_map: dict[str, Block] = {}
         self.project: Path | None = None
@@ -355,6 +359,7 @@ class DocumentRun:
         os.chdir(self.project)
         sys.path.insert(0, str(self.project))
         importlib.invalidate_caches()
+        sys.modules[self.module.__name__] = self.module
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
         lines = self.doc.text.splitlines(keepends=True)
@@ -369,6 +374,7 @@ class DocumentRun:
                 self.loop.close()
                 asyncio.set_event_loop(None)
         finally:
+            sys.modules.pop(self.module.__name__, None)
             for name in set(sys.modules) - self._modules_before:
                 if self._from_project(sys.modules.get(name)):
                     del sys.modules[name]
@@ -465,7 +471,9 @@ class DocumentRun:
             return
         tree = ast.parse(block.code, filename=self.doc.rel)
         ast.increment_lineno(tree, block.line)
-        code = compile(tree, self.doc.rel, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        code = compile(
+            tree, self.doc.rel, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
+        )
         result = eval(code, self.namespace)  # noqa: S307 - running the snippet is the point
         if inspect.iscoroutine(result):
             self.loop.run_until_complete(result)
@@ -491,8 +499,7 @@ class DocumentRun:
             raise BlockFailure(f"{block.where}: bash block exited {proc.returncode}\n{out}")
 
     def _data_file(self, block: Block, suffix: str) -> Path:
-        if "file" in block.attrs:
-            return self.project / block.attrs["file"]
+        """This block's own content in a file of its own (blocks may share a file= path)."""
         path = self.project / f".snippet-{block.line}{suffix}"
         path.write_text(block.code, encoding="utf-8")
         return path

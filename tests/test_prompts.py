@@ -61,12 +61,17 @@ def test_block(block_run) -> None:
             _runs["current"], _runs["key"] = run, key
             run.start()
         run = _runs["current"]
+        skipped = failed = None
         try:
             run.run(block)
         except snippets.BlockSkipped as exc:
-            pytest.skip(str(exc))
+            skipped = str(exc)
         except snippets.BlockFailure as exc:
-            pytest.fail(str(exc), pytrace=False)
+            failed = str(exc)
+        if skipped is not None:
+            pytest.skip(skipped)
+        if failed is not None:
+            pytest.fail(failed, pytrace=False)
     finally:
         if last:
             _close_current()
