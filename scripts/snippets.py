@@ -356,6 +356,7 @@ class DocumentRun:
         self.db.create()
         os.environ["DATABASE_URL"] = self.db.url
         os.environ["SNIPPET_BACKEND"] = self.backend
+        os.environ["CLAUDE_PLUGIN_ROOT"] = str(ROOT)  # as Claude Code sets it for the plugin
         os.chdir(self.project)
         sys.path.insert(0, str(self.project))
         importlib.invalidate_caches()
@@ -396,7 +397,12 @@ class DocumentRun:
         __init__.py have no __file__, only __path__)."""
         if self.project is None or module is None:
             return False
-        places = [getattr(module, "__file__", None) or "", *getattr(module, "__path__", [])]
+        search = getattr(module, "__path__", [])
+        try:
+            paths = list(search)
+        except Exception:  # a namespace package whose parent is already gone recomputes and fails
+            paths = list(getattr(search, "_path", []))
+        places = [getattr(module, "__file__", None) or "", *paths]
         return any(str(p).startswith(str(self.project)) for p in places)
 
     def _dispose_engines(self) -> None:
@@ -607,12 +613,16 @@ def check_env_against_settings(block: Block, settings_cls: type, path: Path) -> 
                 f"{block.rel}:{block.line + offset}: {match.group(1)} is not read by "
                 f"{settings_cls.__name__} (it reads: {', '.join(sorted(known))})"
             )
+    # Judge the file alone: variables the class would read from the environment are hidden.
+    hidden = {k: os.environ.pop(k) for k in list(os.environ) if k.lower() in known}
     try:
         settings_cls(_env_file=str(path))
     except Exception as exc:
         raise BlockFailure(
             f"{block.where}: {settings_cls.__name__} rejects these values: {exc}"
         ) from None
+    finally:
+        os.environ.update(hidden)
 
 
 INSTALL = re.compile(
@@ -811,7 +821,8 @@ def ruff_findings(docs: list[Document]) -> list[str]:
         if not layout:
             return []
         first_party = sorted(
-            {
+            {"app"}  # the user's package, as the prompts call it
+            | {
                 Path(b.attrs["file"]).parts[0].removesuffix(".py")
                 for d in docs
                 for b in d.blocks
