@@ -39,13 +39,20 @@ if [ ! -x "$claude" ] || [ "$("$claude" --version 2>/dev/null | cut -d' ' -f1)" 
   fi
 fi
 
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+# Database servers from Debian's packages: PostgreSQL, PgBouncer, MariaDB.
+need=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
+command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+command -v openssl >/dev/null || need+=(openssl)
+if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "installing the PostgreSQL server (apt-get install postgresql)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    say "installing ${need[*]} (apt-get)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   else
-    say "no PostgreSQL server binaries: install Debian's postgresql package;" \
-      "PostgreSQL tests will skip (fail under CI)" >&2
+    say "missing ${need[*]}: install them (Debian packages); the tests that need them" \
+      "skip (fail under CI)" >&2
   fi
 fi
 say "ready"

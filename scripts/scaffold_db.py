@@ -142,7 +142,7 @@ def check_package_path(package: str) -> str:
 
 def writable(path: Path) -> bool:
     """Whether path could be created: its nearest existing ancestor is a writable folder."""
-    for parent in [path, *path.parents]:
+    for parent in path.parents:
         if parent.exists():
             return parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)
     return False

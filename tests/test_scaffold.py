@@ -1,0 +1,344 @@
+"""scripts/scaffold_db.py: every backend and option combination, scaffolded into a fresh
+project and exercised against a real server; and every kind of bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import snippets
+from conftest import ROOT, need_server
+from sqlalchemy.engine import make_url
+
+SCAFFOLD = ROOT / "scripts" / "scaffold_db.py"
+EXERCISE = ROOT / "tests" / "scaffold_exercise.py"
+PACKAGE = "app/db"
+BARE_PYTHON = "/usr/bin/python3"  # Debian's Python: no third-party packages at all
+SERVER_ENV = {
+    "postgres": "TEST_POSTGRES_URL",
+    "supabase": "TEST_PGBOUNCER_URL",
+    "mysql": "TEST_MYSQL_URL",
+}
+
+
+def scaffold(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(SCAFFOLD), *args, "--project", str(project)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def create_database(admin_url: str, name: str) -> None:
+    """A fresh database (PostgreSQL or MariaDB) for one combination."""
+    url = make_url(admin_url)
+
+    async def run() -> None:
+        if url.get_backend_name() == "postgresql":
+            import asyncpg
+
+            conn = await asyncpg.connect(
+                user=url.username,
+                password=url.password,
+                host=url.host,
+                port=url.port,
+                database="postgres",
+            )
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await conn.close()
+        else:
+            import aiomysql
+
+            conn = await aiomysql.connect(
+                user=url.username, password=url.password, host=url.host, port=url.port
+            )
+            try:
+                async with conn.cursor() as cur:
+                    await cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+                    await cur.execute(f"CREATE DATABASE `{name}`")
+            finally:
+                conn.close()
+
+    asyncio.run(run())
+
+
+def env_file(backend: str, project: Path, database: str) -> str:
+    """The .env a user would fill in for this backend: DB_* parts, not one URL."""
+    if backend == "sqlite":
+        return f"DB_TYPE=sqlite\nDB_NAME={project / 'app.db'}\n"
+    url = make_url(os.environ[SERVER_ENV[backend]])
+    lines = [
+        f"DB_TYPE={backend}",
+        f"DB_HOST={url.host}",
+        f"DB_PORT={url.port}",
+        f"DB_NAME={database}",
+        f"DB_USER={url.username}",
+        f"DB_PASSWORD={url.password}",
+    ]
+    if backend == "supabase":
+        lines.append("DB_SUPABASE_POOLER=transaction")  # TLS stays on: PgBouncer requires it
+    return "\n".join(lines) + "\n"
+
+
+COMBOS = [
+    (backend, fastapi, uow, pool)
+    for backend, fastapi, uow, pool in itertools.product(
+        ("sqlite", "postgres", "supabase", "mysql"), (True, False), (True, False), (False, True)
+    )
+]
+
+
+@pytest.mark.parametrize(
+    ("backend", "fastapi", "uow", "custom_pool"),
+    COMBOS,
+    ids=[
+        f"{b}-{'fastapi' if f else 'nofastapi'}-{'uow' if u else 'nouow'}-"
+        f"{'custompool' if p else 'defaultpool'}"
+        for b, f, u, p in COMBOS
+    ],
+)
+def test_scaffold_and_exercise(tmp_path: Path, backend, fastapi, uow, custom_pool) -> None:
+    if backend != "sqlite" and not os.environ.get(SERVER_ENV[backend]):
+        need_server(f"{backend} server", f"set {SERVER_ENV[backend]}, or run scripts/test.sh")
+    project = tmp_path / "project"
+    (project / "app").mkdir(parents=True)
+    (project / "app" / "main.py").write_text("# the user's app\n", encoding="utf-8")
+    args = [backend, "--package", PACKAGE, "--env"]
+    args += [] if fastapi else ["--no-fastapi"]
+    args += [] if uow else ["--no-uow"]
+    args += (
+        ["--pool-size", "3", "--max-overflow", "2", "--pool-timeout", "20"] if custom_pool else []
+    )
+    done = scaffold(project, *args)
+    assert done.returncode == 0, done.stderr
+    assert "wrote app/db/core/engine.py" in done.stdout
+    assert "install: pip install 'sqlalchemy[asyncio]' pydantic-settings" in done.stdout
+    assert (project / "app" / "main.py").read_text() == "# the user's app\n"
+    example = (project / ".env.example").read_text(encoding="utf-8")
+    assert f"DB_TYPE={backend}" in example
+    assert ("DB_POOL_SIZE=3" in example) == custom_pool
+
+    database = f"scaffold_{backend}_{abs(hash(tmp_path.name)) % 10**8}"
+    if backend != "sqlite":
+        admin = "TEST_MYSQL_URL" if backend == "mysql" else "TEST_POSTGRES_URL"
+        create_database(os.environ[admin], database)  # Supabase: PgBouncer forwards any name
+    if custom_pool:  # what the user does: copy the pool lines into their .env
+        pool_lines = example[example.index("# Connection pool") :]
+    else:
+        pool_lines = ""
+    (project / ".env").write_text(env_file(backend, project, database) + pool_lines)
+    options = ",".join(o for o, on in (("fastapi", fastapi), ("uow", uow)) if on)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DATABASE_URL"))}
+    env["PYTHONPATH"] = str(project)  # as `uvicorn app.main:app` run from the project
+    ran = subprocess.run(
+        [sys.executable, str(EXERCISE), PACKAGE, backend, options, "3" if custom_pool else "10"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr[-4000:]
+    assert "ok: dispose" in ran.stdout
+
+
+def test_scaffold_reads_the_same_blocks_as_the_runner() -> None:
+    """One source of truth: the script's small fence reader agrees with markdown-it."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import scaffold_db
+    finally:
+        sys.path.pop(0)
+    doc = snippets.parse_document(scaffold_db.SOURCE)
+    expected = [(b.line, b.lang, b.attrs, b.code) for b in doc.blocks]
+    got = [(b.line, b.lang, b.attrs, b.code) for b in scaffold_db.read_blocks()]
+    assert got == expected
+
+
+# --- bad input: a clear message, and the user's files as they were -------------------------
+
+
+def test_unknown_backend(tmp_path: Path) -> None:
+    done = scaffold(tmp_path, "oracle")
+    assert done.returncode == 2
+    assert (
+        "unknown backend 'oracle'; choose one of postgres, supabase, mysql, sqlite" in done.stderr
+    )
+    assert snapshot(tmp_path) == {}
+
+
+def test_existing_files_are_never_overwritten(tmp_path: Path) -> None:
+    engine = tmp_path / "db" / "core" / "engine.py"
+    engine.parent.mkdir(parents=True)
+    engine.write_text("# mine\n")
+    (tmp_path / ".env.example").write_text("MINE=1\n")
+    before = snapshot(tmp_path)
+    done = scaffold(tmp_path, "postgres")
+    assert done.returncode == 1
+    assert "db/core/engine.py" in done.stderr and ".env.example" in done.stderr
+    assert "pass --force to replace them" in done.stderr
+    assert snapshot(tmp_path) == before  # nothing written, not even the files that were free
+
+
+def test_force_keeps_a_backup(tmp_path: Path) -> None:
+    engine = tmp_path / "db" / "core" / "engine.py"
+    engine.parent.mkdir(parents=True)
+    engine.write_text("# mine\n")
+    done = scaffold(tmp_path, "sqlite", "--force")
+    assert done.returncode == 0, done.stderr
+    assert "replaced db/core/engine.py (old one kept as engine.py.bak)" in done.stdout
+    assert (engine.parent / "engine.py.bak").read_text() == "# mine\n"
+    assert "get_engine" in engine.read_text()
+
+
+def test_existing_env_is_kept(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("DB_PASSWORD=secret\n")
+    done = scaffold(tmp_path, "sqlite", "--env")
+    assert done.returncode == 0, done.stderr
+    assert "kept your .env as it is" in done.stdout
+    assert (tmp_path / ".env").read_text() == "DB_PASSWORD=secret\n"
+
+
+def test_unwritable_destination() -> None:
+    """A folder the user may not write to; as root (CI), the script runs as nobody."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="scaffold-ro-", dir="/tmp"))
+    try:
+        folder.chmod(0o555 if os.geteuid() else 0o755)  # root owns it; nobody may not write
+        # nobody cannot reach the venv's interpreter under /root: use the system Python
+        prefix = ["runuser", "-u", "nobody", "--", BARE_PYTHON] if os.geteuid() == 0 else []
+        done = subprocess.run(
+            [*(prefix or [sys.executable]), str(SCAFFOLD), "sqlite", "--project", str(folder)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "its folder is not writable; fix the permissions" in done.stderr
+
+
+def test_unwritable_destination_as_a_file(tmp_path: Path) -> None:
+    """A path that cannot become a folder (a file stands where the package goes)."""
+    (tmp_path / "app").write_text("not a folder\n")
+    before = snapshot(tmp_path)
+    done = scaffold(tmp_path, "sqlite", "--package", "app/db")
+    assert done.returncode == 1
+    assert "cannot write" in done.stderr or "is not a file" in done.stderr, done.stderr
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--package", "../elsewhere"], "must be a relative path inside the project"),
+        (["--package", "app/my-db"], "'my-db' is not a Python package name"),
+        (["--pool-size", "0"], "'0' must be at least 1"),
+        (["--pool-size", "many"], "'many' is not a whole number"),
+    ],
+)
+def test_bad_options(tmp_path: Path, args: list[str], message: str) -> None:
+    done = scaffold(tmp_path, "sqlite", *args)
+    assert done.returncode != 0
+    assert message in done.stderr
+    assert snapshot(tmp_path) == {}
+
+
+def test_missing_project_folder(tmp_path: Path) -> None:
+    done = scaffold(tmp_path / "nope", "sqlite")
+    assert done.returncode == 1
+    assert "no such folder" in done.stderr
+
+
+def test_dry_run_writes_nothing(tmp_path: Path) -> None:
+    done = scaffold(tmp_path, "mysql", "--dry-run")
+    assert done.returncode == 0
+    assert "would write db/connectors/mysql.py" in done.stdout
+    assert (
+        "install: pip install 'sqlalchemy[asyncio]' pydantic-settings fastapi aiomysql"
+        in done.stdout
+    )
+    assert snapshot(tmp_path) == {}
+
+
+def run_in_project(project: Path, code: str, env_text: str) -> subprocess.CompletedProcess:
+    (project / ".env").write_text(env_text)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DATABASE_URL"))}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_malformed_db_value_names_the_variable(tmp_path: Path) -> None:
+    assert scaffold(tmp_path, "postgres").returncode == 0
+    done = run_in_project(
+        tmp_path, "import db; db.get_engine()", "DB_TYPE=postgres\nDB_PORT=fivefour\n"
+    )
+    assert done.returncode == 1
+    assert "DatabaseConfigError" in done.stderr
+    assert (
+        "DB_PORT: Input should be a valid integer, unable to parse string as an integer "
+        "(got 'fivefour')" in done.stderr
+    )
+
+
+def test_unreachable_database_says_what_to_check(tmp_path: Path) -> None:
+    assert scaffold(tmp_path, "postgres").returncode == 0
+    code = "import asyncio, db; asyncio.run(db.check_database())"
+    env_text = "DB_TYPE=postgres\nDB_HOST=127.0.0.1\nDB_PORT=1\nDB_PASSWORD=hunter2\n"
+    done = run_in_project(tmp_path, code, env_text)
+    assert done.returncode == 1
+    assert (
+        "DatabaseUnavailableError: cannot reach the database at "
+        "postgresql+asyncpg://app:***@127.0.0.1:1/app" in done.stderr
+    )
+    assert "Check that the server runs" in done.stderr
+    assert "hunter2" not in done.stderr
+
+
+def test_connector_missing_for_db_type(tmp_path: Path) -> None:
+    assert scaffold(tmp_path, "sqlite").returncode == 0
+    done = run_in_project(tmp_path, "import db; db.get_engine()", "DB_TYPE=mysql\n")
+    assert done.returncode == 1
+    assert "DB_TYPE=mysql but db/connectors/mysql.py is not in this project" in done.stderr
+
+
+@pytest.mark.skipif(not Path(BARE_PYTHON).exists(), reason="no system Python at /usr/bin/python3")
+def test_runs_on_a_bare_python_and_names_what_is_missing(tmp_path: Path) -> None:
+    """The script needs nothing but the standard library; it says what the layer needs."""
+    done = subprocess.run(
+        [BARE_PYTHON, "-I", str(SCAFFOLD), "postgres", "--project", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "wrote db/connectors/postgres.py" in done.stdout
+    assert (
+        "missing in this Python (/usr/bin/python3): sqlalchemy, pydantic-settings, "
+        "fastapi, asyncpg" in done.stdout
+    )
