@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -87,3 +88,49 @@ def test_install_from_this_repository_as_a_marketplace(claude: str, tmp_path: Pa
     assert "fastapi-async-db@fastapi-async-db" in listed.stdout
     assert f"Version: {version}" in listed.stdout
     assert "enabled" in listed.stdout
+
+
+def render(claude: str, tmp_path: Path, prompt: str) -> tuple[str, str]:
+    """Run the real CLI offline on a prompt; it stops at "Not logged in", but its transcript
+    holds what Claude would receive. Returns (the expanded command, the system prompt)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "main.py").write_text("from fastapi import FastAPI\n\napp = FastAPI()\n")
+    proc = run_claude(claude, tmp_path, "-p", prompt, "--plugin-dir", str(ROOT), cwd=project)
+    assert "Not logged in" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    transcripts = list((tmp_path / "home" / ".claude" / "projects").glob("*/*.jsonl"))
+    assert len(transcripts) == 1, transcripts
+    texts = []
+    for line in transcripts[0].read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        if entry.get("type") != "api-request-blob":
+            continue
+        for part in entry["message"]["content"]:
+            texts.append(part.get("text") or "")
+    command = next(t for t in texts if t.startswith("# Set up the async database layer"))
+    system = next(t for t in texts if "Available agent types" in t)
+    return command, system
+
+
+def test_setup_database_renders_what_claude_needs(claude: str, tmp_path: Path) -> None:
+    command, system = render(claude, tmp_path, "/fastapi-async-db:setup-database postgres")
+    assert "The backend the user asked for: `postgres`." in command
+    assert "Files at the project root: main.py" in command  # !`ls -A` ran before the prompt
+    for leftover in ("$0", "$ARGUMENTS", "${CLAUDE_PLUGIN_ROOT}", "!`"):
+        assert leftover not in command, leftover
+    paths = re.findall(re.escape(str(ROOT)) + r"/[\w./-]+", command)
+    assert paths, "the command names no bundled file"
+    for path in paths:
+        assert Path(path).exists(), path
+    agents = re.findall(r"^- (fastapi-async-db:[\w-]+):", system, re.M)
+    named = set(re.findall(r'subagent_type: "([\w:-]+)"', command))
+    assert named and named <= set(agents), (named, agents)
+    assert "- fastapi-async-db:async-db-layer:" in system
+
+
+def test_setup_database_without_an_argument_asks(claude: str, tmp_path: Path) -> None:
+    command, _ = render(claude, tmp_path, "/fastapi-async-db:setup-database")
+    assert "The backend the user asked for: ``." in command
+    assert "$0" not in command  # Claude Code leaves $0 as it is when there is no argument
+    assert "If no\nbackend was named, or it is not one of these" in command
+    assert "ask with AskUserQuestion" in command
