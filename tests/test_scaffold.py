@@ -342,3 +342,27 @@ def test_runs_on_a_bare_python_and_names_what_is_missing(tmp_path: Path) -> None
         "missing in this Python (/usr/bin/python3): sqlalchemy, pydantic-settings, "
         "fastapi, asyncpg" in done.stdout
     )
+
+
+def test_postgres_faults(tmp_path: Path) -> None:
+    """Connections killed by the server, and a pool that is exhausted (real PostgreSQL)."""
+    if not os.environ.get("TEST_POSTGRES_URL"):
+        need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
+    assert scaffold(tmp_path, "postgres").returncode == 0
+    database = f"faults_{abs(hash(tmp_path.name)) % 10**8}"
+    create_database(os.environ["TEST_POSTGRES_URL"], database)
+    pool = "DB_POOL_SIZE=2\nDB_MAX_OVERFLOW=1\nDB_POOL_TIMEOUT=1.5\n"
+    (tmp_path / ".env").write_text(env_file("postgres", tmp_path, database) + pool)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DATABASE_URL"))}
+    env["PYTHONPATH"] = str(tmp_path)
+    ran = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "faults_exercise.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr[-4000:]
+    assert "ok: terminated" in ran.stdout
+    assert "ok: session 4 timed out after 1." in ran.stdout
