@@ -39,12 +39,14 @@ if [ ! -x "$claude" ] || [ "$("$claude" --version 2>/dev/null | cut -d' ' -f1)" 
   fi
 fi
 
-# Database servers from Debian's packages: PostgreSQL, PgBouncer, MariaDB.
+# From Debian's packages: the database servers (PostgreSQL, PgBouncer, MariaDB), openssl for
+# PgBouncer's TLS certificate, curl for the demo.
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v openssl >/dev/null || need+=(openssl)
+command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing ${need[*]} (apt-get)"

@@ -279,10 +279,12 @@ def main(argv: list[str] | None = None) -> int:
     missing = missing_packages(line)
     if missing:
         print(f"missing in this Python ({sys.executable}): {', '.join(missing)}")
-    print(
-        "next: copy .env.example to .env and fill it in; call dispose_engine() in your "
-        "FastAPI lifespan"
+    env_step = (
+        "check the values in .env"
+        if any(w.endswith(" .env") for w in written)
+        else "copy .env.example to .env and fill it in"
     )
+    print(f"next: {env_step}; call check_database() and dispose_engine() in your FastAPI lifespan")
     return 0
 
 

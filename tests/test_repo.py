@@ -32,8 +32,8 @@ def test_ci_runs_the_readme_test_command() -> None:
         if block.lang == "bash"
         for line in block.code.splitlines()
     ]
-    assert "scripts/test.sh" in commands and "scripts/check.sh" in commands, commands
+    assert "scripts/demo.sh" in commands and "scripts/test.sh" in commands, commands
     ci = (ROOT / ".ci/run").read_text(encoding="utf-8")
     assert "exec bash scripts/test.sh" in ci
-    for script in ("scripts/test.sh", "scripts/check.sh", "scripts/bootstrap.sh", ".ci/run"):
+    for script in ("scripts/test.sh", "scripts/demo.sh", "scripts/check.sh", ".ci/run"):
         assert (ROOT / script).stat().st_mode & 0o111, f"{script} is not executable"
