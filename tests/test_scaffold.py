@@ -366,3 +366,42 @@ def test_postgres_faults(tmp_path: Path) -> None:
     assert ran.returncode == 0, ran.stdout + ran.stderr[-4000:]
     assert "ok: terminated" in ran.stdout
     assert "ok: session 4 timed out after 1." in ran.stdout
+
+
+CONCURRENT = """
+import asyncio
+
+from sqlalchemy import literal, select
+
+import db
+
+
+async def main():
+    async def one(i):
+        async with db.get_sessionmaker()() as session:
+            await session.execute(select(literal(i) + 1))
+
+    results = await asyncio.gather(*[one(i) for i in range(50)], return_exceptions=True)
+    print(sum("prepared statement" in str(r) for r in results if isinstance(r, Exception)))
+    await db.dispose_engine()
+
+
+asyncio.run(main())
+"""
+
+
+def test_supabase_settings_are_what_make_the_transaction_pooler_work(tmp_path: Path) -> None:
+    """Control: plain PostgreSQL settings through the same PgBouncer do fail."""
+    if not os.environ.get("TEST_PGBOUNCER_URL"):
+        need_server("PgBouncer", "set TEST_PGBOUNCER_URL, or run scripts/test.sh")
+    assert scaffold(tmp_path, "supabase").returncode == 0
+    errors = {}
+    for backend in ("postgres", "supabase"):
+        text = env_file("supabase", tmp_path, "postgres").replace(
+            "DB_TYPE=supabase", f"DB_TYPE={backend}"
+        )
+        ran = run_in_project(tmp_path, CONCURRENT, text + "DB_SSL=require\n")
+        assert ran.returncode == 0, ran.stderr[-3000:]
+        errors[backend] = int(ran.stdout.strip().splitlines()[-1])
+    assert errors["postgres"] > 0, "the control did not fail: the test could not tell"
+    assert errors["supabase"] == 0, errors
