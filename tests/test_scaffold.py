@@ -35,6 +35,25 @@ def scaffold(project: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def project_env(project: Path) -> dict[str, str]:
+    """The environment of a process in the user's project: no DB_* leaking in from ours,
+    and the project importable, as `uvicorn app.main:app` run from it would have it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DATABASE_URL"))}
+    env["PYTHONPATH"] = str(project)
+    return env
+
+
+def run_python(project: Path, *args: str, timeout: int = 180) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=project,
+        env=project_env(project),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     return {
         p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
@@ -143,16 +162,8 @@ def test_scaffold_and_exercise(tmp_path: Path, backend, fastapi, uow, custom_poo
         pool_lines = ""
     (project / ".env").write_text(env_file(backend, project, database) + pool_lines)
     options = ",".join(o for o, on in (("fastapi", fastapi), ("uow", uow)) if on)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DATABASE_URL"))}
-    env["PYTHONPATH"] = str(project)  # as `uvicorn app.main:app` run from the project
-    ran = subprocess.run(
-        [sys.executable, str(EXERCISE), PACKAGE, backend, options, "3" if custom_pool else "10"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    pool_size = "3" if custom_pool else "10"
+    ran = run_python(project, str(EXERCISE), PACKAGE, backend, options, pool_size)
     assert ran.returncode == 0, ran.stdout + ran.stderr[-4000:]
     assert "ok: dispose" in ran.stdout
 
@@ -282,15 +293,7 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
 
 def run_in_project(project: Path, code: str, env_text: str) -> subprocess.CompletedProcess:
     (project / ".env").write_text(env_text)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DATABASE_URL"))}
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_python(project, "-c", code, timeout=60)
 
 
 def test_malformed_db_value_names_the_variable(tmp_path: Path) -> None:
@@ -353,16 +356,7 @@ def test_postgres_faults(tmp_path: Path) -> None:
     create_database(os.environ["TEST_POSTGRES_URL"], database)
     pool = "DB_POOL_SIZE=2\nDB_MAX_OVERFLOW=1\nDB_POOL_TIMEOUT=1.5\n"
     (tmp_path / ".env").write_text(env_file("postgres", tmp_path, database) + pool)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DATABASE_URL"))}
-    env["PYTHONPATH"] = str(tmp_path)
-    ran = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "faults_exercise.py")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    ran = run_python(tmp_path, str(ROOT / "tests" / "faults_exercise.py"), timeout=120)
     assert ran.returncode == 0, ran.stdout + ran.stderr[-4000:]
     assert "ok: terminated" in ran.stdout
     assert "ok: session 4 timed out after 1." in ran.stdout
