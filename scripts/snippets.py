@@ -19,6 +19,13 @@ Annotation convention (the info string after the fence's backticks):
     ```LANG skip="reason"             not run; the reason is printed and counted
     ```LANG backend=postgres          only under that backend (comma-separated list)
     ```LANG when=mysql                 which backend or option scaffold_db.py writes it for
+    ```python file=migrations/env.py import=no
+                                      written when its turn comes (not before the document
+                                      starts) and not imported: a tool run by a later block
+                                      loads it (Alembic's env.py, revision scripts, a second
+                                      version of a module). Python is compiled at once; by the
+                                      end of the document some process must have loaded this
+                                      very version, seen by the bytecode cache it left
 
 A document runs on SQLite unless it asks for more with a comment anywhere in it:
 
@@ -34,6 +41,7 @@ import ast
 import asyncio
 import contextlib
 import importlib
+import importlib.util
 import inspect
 import json
 import linecache
@@ -70,7 +78,7 @@ LANGUAGES = {
     "yml": "yaml",
     "tree": "tree",
 }
-KNOWN_ATTRS = {"file", "skip", "backend", "reads", "when"}  # when= is for scaffold_db.py
+KNOWN_ATTRS = {"file", "skip", "backend", "reads", "when", "import"}  # when=: scaffold_db.py
 BACKENDS = ("sqlite", "postgres")
 DIRECTIVE = re.compile(r"<!--\s*snippets:\s*(.*?)\s*-->", re.S)
 RUFF_SELECT = "E,F,W,I,UP,B,ASYNC"
@@ -109,6 +117,11 @@ class Block:
     def backends(self) -> tuple[str, ...] | None:
         value = self.attrs.get("backend")
         return tuple(b.strip() for b in value.split(",")) if value else None
+
+    @property
+    def inline(self) -> bool:
+        """A file= block written at its turn, for a later block's tool to load (import=no)."""
+        return self.attrs.get("import") == "no"
 
     @property
     def id(self) -> str:
@@ -163,6 +176,11 @@ def parse_info(info: str) -> tuple[str, dict[str, str], str | None]:
         attrs[key] = value
     if "skip" in attrs and not attrs["skip"].strip():
         return lang, attrs, 'skip needs a written reason: skip="why this block is not run"'
+    if "import" in attrs:
+        if attrs["import"] != "no":
+            return lang, attrs, f"import={attrs['import']}: the only value is import=no"
+        if "file" not in attrs:
+            return lang, attrs, "import=no needs file=PATH: it says how a written file is loaded"
     for name in (attrs.get("backend") or "").split(",") if "backend" in attrs else []:
         if name.strip() not in BACKENDS:
             return lang, attrs, f"unknown backend {name!r}; known: {', '.join(BACKENDS)}"
@@ -333,6 +351,7 @@ class DocumentRun:
         self._saved_path: list[str] | None = None
         self._modules_before: set[str] = set()
         self.db: Database | None = None
+        self.awaiting_load: dict[str, Block] = {}  # import=no Python files nobody loaded yet
 
     # lifecycle
     def start(self) -> None:
@@ -340,13 +359,13 @@ class DocumentRun:
         self.project = Path(tmp)
         for block in self.doc.blocks:
             target = block.attrs.get("file")
-            if target and not block.error and self.backend in planned(self.doc, block):
-                dest = (self.project / target).resolve()
-                if self.project not in dest.parents:
-                    raise BlockFailure(f"{block.where}: file={target} leaves the project folder")
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_text(block.code, encoding="utf-8")
-                self.file_map[str(dest)] = block
+            if (
+                target
+                and not block.error
+                and not block.inline
+                and self.backend in planned(self.doc, block)
+            ):
+                self._write(block)
         self._saved_env = dict(os.environ)
         self._saved_cwd = os.getcwd()
         self._saved_path = list(sys.path)
@@ -365,6 +384,34 @@ class DocumentRun:
         asyncio.set_event_loop(self.loop)
         lines = self.doc.text.splitlines(keepends=True)
         linecache.cache[self.doc.rel] = (len(self.doc.text), None, lines, self.doc.rel)
+
+    def _write(self, block: Block) -> Path:
+        target = block.attrs["file"]
+        dest = (self.project / target).resolve()
+        if self.project not in dest.parents:
+            raise BlockFailure(f"{block.where}: file={target} leaves the project folder")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(block.code, encoding="utf-8")
+        self.file_map[str(dest)] = block
+        return dest
+
+    def _note_loads(self) -> None:
+        """Strike off import=no files whose current version a process has compiled."""
+        for path, block in list(self.awaiting_load.items()):
+            if loaded_version(Path(path), block.code):
+                del self.awaiting_load[path]
+
+    def finish(self) -> None:
+        """After the document's last block: every import=no Python file was loaded."""
+        self._note_loads()
+        problems = [
+            f"{block.where}: file={block.attrs['file']} import=no was never loaded by a later "
+            "block (no process compiled this version of it); run the tool that uses it after "
+            "the block, or drop import=no"
+            for block in self.awaiting_load.values()
+        ]
+        if problems:
+            raise BlockFailure("\n".join(problems))
 
     def close(self) -> None:
         try:
@@ -430,7 +477,12 @@ class DocumentRun:
         if "skip" in block.attrs:
             raise BlockSkipped(f"{block.where}: {block.attrs['skip']}")
         try:
+            if block.inline:
+                dest = self._write(block)
+                if block.kind == "python":
+                    self.awaiting_load[str(dest)] = block
             getattr(self, f"_run_{block.kind}")(block)
+            self._note_loads()
         except (BlockFailure, BlockSkipped):
             self.failed.append(block.where)
             raise
@@ -467,6 +519,10 @@ class DocumentRun:
         return "\n".join([message, *frames])
 
     def _run_python(self, block: Block) -> None:
+        if block.inline:  # a later block's tool loads it; here only its syntax is checked
+            tree = self._parse(block)
+            compile(tree, self.doc.rel, "exec", dont_inherit=True)
+            return
         if "file" in block.attrs:
             name = module_name(block.attrs["file"])
             if name is None:
@@ -475,14 +531,24 @@ class DocumentRun:
                 )
             importlib.import_module(name)
             return
-        tree = ast.parse(block.code, filename=self.doc.rel)
-        ast.increment_lineno(tree, block.line)
+        tree = self._parse(block)
         code = compile(
             tree, self.doc.rel, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
         )
         result = eval(code, self.namespace)  # noqa: S307 - running the snippet is the point
         if inspect.iscoroutine(result):
             self.loop.run_until_complete(result)
+
+    def _parse(self, block: Block) -> ast.Module:
+        try:
+            tree = ast.parse(block.code, filename=self.doc.rel)
+        except SyntaxError as exc:  # at the markdown line, not the block's own
+            exc.lineno = (exc.lineno or 1) + block.line
+            if exc.end_lineno:
+                exc.end_lineno += block.line
+            raise
+        ast.increment_lineno(tree, block.line)
+        return tree
 
     def _run_bash(self, block: Block) -> None:
         if is_install_block(block.code):
@@ -492,6 +558,7 @@ class DocumentRun:
             return
         env = dict(os.environ)
         env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # import=no files are seen loaded by their .pyc
         proc = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", block.code],
             cwd=self.project,
@@ -502,7 +569,23 @@ class DocumentRun:
         )
         if proc.returncode != 0:
             out = (proc.stdout + proc.stderr).strip()[-3000:]
-            raise BlockFailure(f"{block.where}: bash block exited {proc.returncode}\n{out}")
+            frames = self._document_frames(proc.stdout + proc.stderr)
+            raise BlockFailure(
+                "\n".join([f"{block.where}: bash block exited {proc.returncode}", *frames, out])
+            )
+
+    def _document_frames(self, output: str) -> list[str]:
+        """Traceback lines of a process that point into files written from this document,
+        as the markdown lines they came from (an import=no file fails in the tool that
+        loads it)."""
+        frames = []
+        for match in re.finditer(r'File "([^"]+)", line (\d+)', output):
+            origin = self.file_map.get(str(Path(match.group(1)).resolve()))
+            if origin is not None:
+                line = origin.line + int(match.group(2))
+                text = linecache.getline(self.doc.rel, line).strip()
+                frames.append(f"  {origin.rel}:{line}: {text}  (file={origin.attrs['file']})")
+        return frames
 
     def _data_file(self, block: Block, suffix: str) -> Path:
         """This block's own content in a file of its own (blocks may share a file= path)."""
@@ -574,6 +657,24 @@ class DocumentRun:
 
 
 # --- checks used by the handlers ----------------------------------------------------------
+
+
+def loaded_version(path: Path, code: str) -> bool:
+    """Whether some Python process compiled the file at `path` while it held `code`: its
+    bytecode cache records the source's mtime and size (PEP 552, timestamp-based)."""
+    try:
+        if path.read_text(encoding="utf-8") != code:
+            return False
+        stat = path.stat()
+        header = Path(importlib.util.cache_from_source(str(path))).read_bytes()[:16]
+    except (OSError, ValueError):
+        return False
+    if len(header) < 16 or int.from_bytes(header[4:8], "little") != 0:
+        return False
+    mtime = int.from_bytes(header[8:12], "little")
+    size = int.from_bytes(header[12:16], "little")
+    return mtime == int(stat.st_mtime) & 0xFFFFFFFF and size == stat.st_size & 0xFFFFFFFF
+
 
 ENV_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 
@@ -771,11 +872,14 @@ def ruff_workspace(docs: list[Document], dest: Path) -> dict[str, list[Block]]:
     for index, doc in enumerate(docs):
         folder = dest / f"doc{index}"
         cells = []
+        versions: dict[str, int] = {}  # one path written by several blocks: each is linted
         for block in doc.blocks:
             if block.kind != "python" or block.error or "skip" in block.attrs:
                 continue
             if "file" in block.attrs:
-                target = folder / block.attrs["file"]
+                seen = versions[block.attrs["file"]] = versions.get(block.attrs["file"], 0) + 1
+                base = folder if seen == 1 else dest / f"doc{index}-v{seen}"
+                target = base / block.attrs["file"]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(block.code, encoding="utf-8")
                 layout[str(target.resolve())] = [block]
@@ -861,7 +965,12 @@ def ruff_findings(docs: list[Document]) -> list[str]:
         )
         if proc.returncode not in (0, 1):
             return findings + [f"ruff format could not run: {proc.stderr.strip()}"]
-        for match in re.finditer(r"^--- (.+?)(?::cell (\d+))?$", proc.stdout, re.M):
+        headers = list(re.finditer(r"^--- (.+?)(?::cell (\d+))?$", proc.stdout, re.M))
+        for index, match in enumerate(headers):
+            after = headers[index + 1].start() if index + 1 < len(headers) else None
+            section = proc.stdout[match.end() : after]
+            if not re.search(r"^@@ ", section, re.M):
+                continue  # ruff lists unchanged cells of a changed notebook too
             blocks = layout.get(str(Path(match.group(1)).resolve()))
             if not blocks:
                 continue
@@ -889,7 +998,11 @@ class Outcome:
     message: str = ""
 
 
-def run_document(doc: Document, backend: str) -> list[Outcome]:
+def run_document(
+    doc: Document, backend: str, *, until: Block | None = None, stop_on_failure: bool = False
+) -> list[Outcome]:
+    """Run a document's blocks in order. `until`: only the blocks up to that one;
+    `stop_on_failure`: stop at the first block that fails (both skip the final load check)."""
     outcomes: list[Outcome] = []
     if doc.error:
         return [Outcome(None, "failed", doc.error)]
@@ -907,6 +1020,14 @@ def run_document(doc: Document, backend: str) -> list[Outcome]:
                 outcomes.append(Outcome(block, "skipped", str(exc)))
             except BlockFailure as exc:
                 outcomes.append(Outcome(block, "failed", str(exc)))
+                if stop_on_failure:
+                    return outcomes
+            if block is until:
+                return outcomes
+        try:
+            run.finish()
+        except BlockFailure as exc:
+            outcomes.append(Outcome(None, "failed", str(exc)))
     finally:
         run.close()
     return outcomes

@@ -93,6 +93,14 @@ def test_install_from_this_repository_as_a_marketplace(claude: str, tmp_path: Pa
 def render(claude: str, tmp_path: Path, prompt: str) -> tuple[str, str]:
     """Run the real CLI offline on a prompt; it stops at "Not logged in", but its transcript
     holds what Claude would receive. Returns (the expanded command, the system prompt)."""
+    texts = rendered_texts(claude, tmp_path, prompt)
+    command = next(t for t in texts if t.startswith("# Set up the async database layer"))
+    system = next(t for t in texts if "Available agent types" in t)
+    return command, system
+
+
+def rendered_texts(claude: str, tmp_path: Path, prompt: str) -> list[str]:
+    """Every text part of the request Claude would receive for this prompt."""
     project = tmp_path / "project"
     project.mkdir()
     (project / "main.py").write_text("from fastapi import FastAPI\n\napp = FastAPI()\n")
@@ -107,9 +115,7 @@ def render(claude: str, tmp_path: Path, prompt: str) -> tuple[str, str]:
             continue
         for part in entry["message"]["content"]:
             texts.append(part.get("text") or "")
-    command = next(t for t in texts if t.startswith("# Set up the async database layer"))
-    system = next(t for t in texts if "Available agent types" in t)
-    return command, system
+    return texts
 
 
 def test_setup_database_renders_what_claude_needs(claude: str, tmp_path: Path) -> None:
@@ -126,6 +132,22 @@ def test_setup_database_renders_what_claude_needs(claude: str, tmp_path: Path) -
     named = set(re.findall(r'subagent_type: "([\w:-]+)"', command))
     assert named and named <= set(agents), (named, agents)
     assert "- fastapi-async-db:async-db-layer:" in system
+    assert "- fastapi-async-db:async-sqlalchemy:" in system
+
+
+def test_async_sqlalchemy_skill_renders_with_links_that_resolve(claude: str, tmp_path: Path):
+    """Invoked by name, the skill arrives with its folder, and every link in it resolves
+    from that folder to a tested reference."""
+    texts = rendered_texts(claude, tmp_path, "/fastapi-async-db:async-sqlalchemy")
+    skill = next(t for t in texts if "# Async SQLAlchemy 2.x and Alembic for FastAPI" in t)
+    base = re.search(r"Base directory for this skill: (\S+)", skill)
+    assert base, skill[:500]
+    folder = Path(base.group(1))
+    assert folder.resolve() == (ROOT / "skills" / "async-sqlalchemy").resolve()
+    links = re.findall(r"\]\(([^)#]+\.md)", skill)
+    assert len(links) >= 6, links
+    for link in links:
+        assert (folder / link).is_file(), link
 
 
 def test_setup_database_without_an_argument_asks(claude: str, tmp_path: Path) -> None:

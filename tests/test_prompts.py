@@ -68,10 +68,15 @@ def test_block(block_run) -> None:
             skipped = str(exc)
         except snippets.BlockFailure as exc:
             failed = str(exc)
-        if skipped is not None:
-            pytest.skip(skipped)
+        if last and failed is None:
+            try:
+                run.finish()  # every import=no file was loaded by some later block
+            except snippets.BlockFailure as exc:
+                failed = str(exc)
         if failed is not None:
             pytest.fail(failed, pytrace=False)
+        if skipped is not None:
+            pytest.skip(skipped)
     finally:
         if last:
             _close_current()

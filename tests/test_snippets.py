@@ -343,6 +343,92 @@ def test_backend_url_reaches_the_code() -> None:
         assert [o.status for o in results] == ["passed"], failures(results)
 
 
+# --- import=no: files a later block's tool loads ----------------------------------------------
+
+
+LOADER_DOC = """\
+# Tool files
+
+```python file=tool/config.py import=no
+VALUE = 1
+```
+
+```bash
+python -c "import runpy; print(runpy.run_path('tool/config.py')['VALUE'])" >/dev/null
+python -c "import importlib.util as u; s = u.spec_from_file_location('c', 'tool/config.py'); \\
+m = u.module_from_spec(s); s.loader.exec_module(m)"
+```
+"""
+
+
+def test_import_no_file_is_written_in_order_and_must_be_loaded() -> None:
+    results = outcomes(LOADER_DOC)
+    assert [o.status for o in results] == ["passed", "passed"], failures(results)
+
+    unloaded = LOADER_DOC.replace("s.loader.exec_module(m)", "pass")
+    messages = failures(outcomes(unloaded))
+    assert messages == [
+        "tests/doc.md:3: file=tool/config.py import=no was never loaded by a later block (no "
+        "process compiled this version of it); run the tool that uses it after the block, or "
+        "drop import=no"
+    ], messages
+
+
+def test_import_no_second_version_must_be_loaded_too() -> None:
+    text = LOADER_DOC + "\n```python file=tool/config.py import=no\nVALUE = 22\n```\n"
+    messages = failures(outcomes(text))
+    assert len(messages) == 1 and messages[0].startswith("tests/doc.md:13: file=tool/config.py")
+
+    again = text + "\n```bash\n" + LOADER_DOC.split("```bash\n")[1]
+    assert failures(outcomes(again)) == []
+
+
+def test_import_no_is_not_there_before_its_turn() -> None:
+    text = "```bash\ntest ! -e tool/config.py\n```\n\n" + LOADER_DOC
+    results = outcomes(text)
+    assert [o.status for o in results] == ["passed"] * 3, failures(results)
+
+
+def test_import_no_failures_point_into_the_markdown() -> None:
+    syntax = failures(outcomes("```python file=tool/x.py import=no\nx = (\n```\n"))
+    assert syntax[0].startswith("tests/doc.md:1 (file=tool/x.py): python block failed: Syntax")
+    assert syntax[0].endswith("(doc.md, line 2)\n  tests/doc.md:2: x = ("), syntax
+
+    broken = LOADER_DOC.replace("VALUE = 1", "VALUE = 1\nraise RuntimeError('x')")
+    messages = failures(outcomes(broken))
+    assert messages and messages[0].startswith("tests/doc.md:8: bash block exited 1")
+    assert "  tests/doc.md:5: raise RuntimeError('x')  (file=tool/config.py)" in messages[0]
+
+
+@pytest.mark.parametrize(
+    ("info", "message"),
+    [
+        ("python import=no", "import=no needs file=PATH"),
+        ("python file=a.py import=yes", "the only value is import=no"),
+    ],
+)
+def test_import_attribute_errors(info: str, message: str) -> None:
+    results = outcomes(f"```{info}\nx = 1\n```\n")
+    assert results[0].status == "failed" and message in results[0].message
+
+
+def test_ruff_lints_every_version_of_a_file() -> None:
+    doc = doc_from(
+        """\
+        ```python file=tool/config.py import=no
+        import os
+        ```
+
+        ```python file=tool/config.py import=no
+        import sys
+        ```
+        """
+    )
+    findings = snippets.ruff_findings([doc])
+    assert "tests/doc.md:2: ruff F401: `os` imported but unused" in findings
+    assert "tests/doc.md:6: ruff F401: `sys` imported but unused" in findings
+
+
 # --- ruff --------------------------------------------------------------------------------
 
 
@@ -374,20 +460,63 @@ def test_ruff_findings_map_to_markdown_lines() -> None:
 # --- the promises of issue 2 ---------------------------------------------------------------
 
 
-def python_blocks() -> list[tuple[snippets.Document, snippets.Block]]:
+def file_blocks() -> list[tuple[snippets.Document, snippets.Block]]:
     return [
-        (d, b) for d in every_document() for b in d.blocks if b.kind == "python" and not b.error
+        (d, b)
+        for d in every_document()
+        for b in d.blocks
+        if b.kind == "python" and not b.error and "file" in b.attrs
     ]
 
 
-@pytest.mark.parametrize(("doc", "block"), python_blocks(), ids=lambda v: getattr(v, "id", ""))
-def test_appending_a_raise_to_any_python_block_fails_at_its_line(doc, block) -> None:
+def plain_python_blocks(doc: snippets.Document) -> list[snippets.Block]:
+    return [
+        b
+        for b in doc.blocks
+        if b.kind == "python" and not b.error and "file" not in b.attrs and "skip" not in b.attrs
+    ]
+
+
+@pytest.mark.parametrize(
+    "doc", [d for d in every_document() if plain_python_blocks(d)], ids=lambda d: d.rel
+)
+def test_appending_a_raise_to_any_plain_python_block_fails_at_its_line(doc) -> None:
+    """One run per document and backend: every plain block gets the raise. The raise comes
+    after the block's own code, so the state the next block sees is what it would be
+    without it, and each block must fail at its own line."""
+    blocks = plain_python_blocks(doc)
+    lines = doc.text.split("\n")
+    for block in sorted(blocks, key=lambda b: b.end, reverse=True):
+        lines.insert(block.end - 1, block.indent + 'raise RuntimeError("x")')
+    broken = snippets.parse_text("\n".join(lines), doc.path, doc.rel)
+    shifted = {b.line for b in broken.blocks if b.kind == "python" and "file" not in b.attrs}
+    for backend in doc.backends:
+        if backend == "postgres" and not snippets.postgres_admin_url():
+            need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
+        results = snippets.run_document(broken, backend)
+        ran = [o for o in results if o.block is not None and o.block.line in shifted]
+        ran = [o for o in ran if "skip" not in o.block.attrs]
+        assert ran, f"no plain Python block of {doc.rel} ran on {backend}"
+        for outcome in ran:
+            where = f"{outcome.block.where}@{backend}"
+            assert outcome.status == "failed", f"{where} passed with a raise appended"
+            assert outcome.message.startswith(outcome.block.where), outcome.message
+            assert "RuntimeError: x" in outcome.message, outcome.message
+        others = [o.message for o in results if o not in ran and o.status == "failed"]
+        assert not others, others
+
+
+@pytest.mark.parametrize(("doc", "block"), file_blocks(), ids=lambda v: getattr(v, "id", ""))
+def test_appending_a_raise_to_any_file_block_fails_at_its_line(doc, block) -> None:
     if "skip" in block.attrs:
         pytest.skip(f"{block.where} is skipped: {block.attrs['skip']}")
     broken = mutate(doc, block, append='raise RuntimeError("x")')
-    results = snippets.run_document(broken, first_backend(doc, block))
+    results = snippets.run_document(broken, first_backend(doc, block), stop_on_failure=True)
     messages = failures(results)
-    assert any(m.startswith(block.where) and "RuntimeError: x" in m for m in messages), messages
+    # the first block to load the file fails (for import=no, the block whose tool loads it),
+    # and its message points at the raise's own markdown line
+    raised = f"{block.rel}:{block.end}: raise RuntimeError"
+    assert any(raised in m and "RuntimeError: x" in m for m in messages), messages
 
 
 @pytest.mark.parametrize(
@@ -396,11 +525,21 @@ def test_appending_a_raise_to_any_python_block_fails_at_its_line(doc, block) -> 
     ids=lambda v: getattr(v, "id", ""),
 )
 def test_deleting_a_fence_language_fails_at_its_line(doc, block) -> None:
+    """The broken block is among the blocks the suite runs, and running it fails at its line
+    before anything is executed (so no earlier block needs to run for this)."""
     broken = mutate(doc, block, info="")
-    results = snippets.run_document(broken, "sqlite")
-    assert f"{block.where}: the fence has no language; give it one (```python, ```bash, ...)" in [
-        m for m in failures(results)
-    ]
+    target = next(b for b in broken.blocks if b.line == block.line)
+    assert all(target in snippets.ordered(broken, backend) for backend in broken.backends)
+    run = snippets.DocumentRun(broken, "sqlite")
+    try:
+        run.start()
+        with pytest.raises(snippets.BlockFailure) as failure:
+            run.run(target)
+    finally:
+        run.close()
+    assert str(failure.value) == (
+        f"{block.where}: the fence has no language; give it one (```python, ```bash, ...)"
+    )
 
 
 def test_pytest_run_names_the_block_that_failed(tmp_path: Path) -> None:
@@ -436,9 +575,16 @@ def test_pytest_run_names_the_block_that_failed(tmp_path: Path) -> None:
 
 
 def test_runner_is_fast_on_this_repository() -> None:
+    """The runner's own cost, on the db/ package reference (every block, on both
+    backends). Documents whose blocks start tools, like Alembic in references/migrations.md,
+    take the time of those tools; pytest's --durations shows them."""
     start = time.monotonic()
+    layer = "skills/async-db-layer/references/db-package.md"
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_prompts.py"],
+        [
+            *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"),
+            *("tests/test_prompts.py", "--prompts", layer),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -446,7 +592,7 @@ def test_runner_is_fast_on_this_repository() -> None:
     )
     elapsed = time.monotonic() - start
     assert proc.returncode in (0, 5), proc.stdout[-2000:]
-    assert elapsed < 10, f"the snippet runner took {elapsed:.1f}s on this repository"
+    assert elapsed < 10, f"the snippet runner took {elapsed:.1f}s on {layer}"
 
 
 @pytest.mark.parametrize("path", snippets.prompt_files([SAMPLES]), ids=lambda p: p.name)
