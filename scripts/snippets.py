@@ -6,6 +6,7 @@ what keeps the promise that every code block in them has been run. pytest drives
 (tests/test_prompts.py); maintainers can list the inventory by hand:
 
     python scripts/snippets.py list [PATH ...]
+    python scripts/snippets.py format FILE.md ...   # ruff format on its Python blocks, in place
 
 Annotation convention (the info string after the fence's backticks):
 
@@ -30,6 +31,11 @@ Annotation convention (the info string after the fence's backticks):
 A document runs on SQLite unless it asks for more with a comment anywhere in it:
 
     <!-- snippets: backends=sqlite,postgres -->
+
+It may build on the files of other documents instead of copying them (paths relative to it;
+their own `uses=` count too):
+
+    <!-- snippets: backends=sqlite,postgres uses=models.md,servicebase.md -->
 
 The runner exports DATABASE_URL (an async SQLAlchemy URL for a fresh, empty database)
 and SNIPPET_BACKEND to the code it runs.
@@ -136,6 +142,7 @@ class Document:
     blocks: list[Block]
     backends: tuple[str, ...]
     error: str | None = None
+    uses: tuple[Path, ...] = ()  # documents whose file= blocks this one builds on
 
 
 def rel_path(path: Path) -> str:
@@ -225,21 +232,48 @@ def parse_text(text: str, path: Path, rel: str) -> Document:
                     'or add skip="reason"'
                 )
         blocks.append(block)
-    backends, error = ("sqlite",), None
+    backends, error, uses = ("sqlite",), None, []
     for match in DIRECTIVE.finditer(text):
         line = text.count("\n", 0, match.start()) + 1
         for part in match.group(1).split():
             key, _, value = part.partition("=")
             names = tuple(v.strip() for v in value.split(",") if v.strip())
-            if key != "backends" or not names or set(names) - set(BACKENDS):
+            if key == "uses" and names:
+                for name in names:
+                    used = (path.parent / name).resolve()
+                    if not used.is_file() or used == path.resolve():
+                        error = f"{rel}:{line}: uses={name}: no such document next to {rel}"
+                    uses.append(used)
+            elif key != "backends" or not names or set(names) - set(BACKENDS):
                 error = (
                     f"{rel}:{line}: cannot read the directive {match.group(0)!r}; "
-                    f"write <!-- snippets: backends=sqlite,postgres --> "
-                    f"(backends: {', '.join(BACKENDS)})"
+                    f"write <!-- snippets: backends=sqlite,postgres uses=other.md --> "
+                    f"(backends: {', '.join(BACKENDS)}; uses= is optional)"
                 )
             else:
                 backends = names
-    return Document(path, rel, text, blocks, backends, error)
+    return Document(path, rel, text, blocks, backends, error, tuple(uses))
+
+
+def used_documents(doc: Document) -> list[Document]:
+    """The documents `doc` builds on, depth first (theirs before them), each once."""
+    seen: dict[Path, Document] = {}
+
+    def visit(current: Document, trail: tuple[Path, ...]) -> None:
+        for path in current.uses:
+            if path in trail:
+                chain = " -> ".join(p.name for p in (*trail, path))
+                raise BlockFailure(f"{doc.rel}:1: uses= goes round in a circle: {chain}")
+            if path in seen:
+                continue
+            used = parse_document(path)
+            if used.error:
+                raise BlockFailure(used.error)
+            visit(used, (*trail, path))
+            seen[path] = used
+
+    visit(doc, (doc.path.resolve(),))
+    return list(seen.values())
 
 
 def prompt_files(roots: list[Path] | None = None) -> list[Path]:
@@ -357,6 +391,16 @@ class DocumentRun:
     def start(self) -> None:
         tmp = tempfile.mkdtemp(prefix="snippet-")
         self.project = Path(tmp)
+        for used in used_documents(self.doc):  # their files first; the same path twice fails
+            linecache.cache[used.rel] = (len(used.text), None, used.text.splitlines(True), used.rel)
+            for block in used.blocks:
+                if (
+                    block.attrs.get("file")
+                    and not block.error
+                    and not block.inline
+                    and self.backend in planned(used, block)
+                ):
+                    self._write(block)
         for block in self.doc.blocks:
             target = block.attrs.get("file")
             if (
@@ -390,6 +434,12 @@ class DocumentRun:
         dest = (self.project / target).resolve()
         if self.project not in dest.parents:
             raise BlockFailure(f"{block.where}: file={target} leaves the project folder")
+        earlier = self.file_map.get(str(dest))
+        if earlier is not None and earlier.rel != block.rel:
+            raise BlockFailure(
+                f"{block.where}: file={target} is also written by {earlier.where}, a document "
+                "this one uses; change that document, or give this file another path"
+            )
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_text(block.code, encoding="utf-8")
         self.file_map[str(dest)] = block
@@ -422,6 +472,7 @@ class DocumentRun:
                 self.loop.close()
                 asyncio.set_event_loop(None)
         finally:
+            self._forget_sqlmodel_tables()
             sys.modules.pop(self.module.__name__, None)
             for name in set(sys.modules) - self._modules_before:
                 if self._from_project(sys.modules.get(name)):
@@ -438,6 +489,15 @@ class DocumentRun:
                     self.db.drop()
             if self.project is not None:
                 shutil.rmtree(self.project, ignore_errors=True)
+
+    @staticmethod
+    def _forget_sqlmodel_tables() -> None:
+        """SQLModel keeps every table model in one process-wide registry and MetaData; the
+        next document (or backend) defines its own `User` and `users` again."""
+        main = sys.modules.get("sqlmodel.main")
+        if main is not None:
+            main.default_registry.dispose()
+            main.SQLModel.metadata.clear()
 
     def _from_project(self, module: object) -> bool:
         """Whether a module was loaded from this run's project (packages without
@@ -502,7 +562,7 @@ class DocumentRun:
                 filename = origin.rel
             elif filename != self.doc.rel:
                 continue
-            text = linecache.getline(self.doc.rel, lineno or 0).strip()
+            text = linecache.getline(filename, lineno or 0).strip()
             if filename == self.doc.rel or origin is not None:
                 frames.append(f"  {filename}:{lineno}: {text}")
         if isinstance(exc, SyntaxError) and exc.filename:
@@ -510,7 +570,8 @@ class DocumentRun:
             lineno = exc.lineno or 0
             if origin is not None:
                 lineno += origin.line
-            frames.append(f"  {self.doc.rel}:{lineno}: {(exc.text or '').strip()}")
+            rel = origin.rel if origin is not None else self.doc.rel
+            frames.append(f"  {rel}:{lineno}: {(exc.text or '').strip()}")
         where = block.where + (f" (file={block.attrs['file']})" if "file" in block.attrs else "")
         message = f"{where}: {block.lang} block failed: {type(exc).__name__}: {exc}"
         earlier = [w for w in self.failed if w != block.where]
@@ -583,7 +644,7 @@ class DocumentRun:
             origin = self.file_map.get(str(Path(match.group(1)).resolve()))
             if origin is not None:
                 line = origin.line + int(match.group(2))
-                text = linecache.getline(self.doc.rel, line).strip()
+                text = linecache.getline(origin.rel, line).strip()
                 frames.append(f"  {origin.rel}:{line}: {text}  (file={origin.attrs['file']})")
         return frames
 
@@ -1051,9 +1112,43 @@ def iter_blocks(paths: list[Path] | None = None) -> Iterator[tuple[Document, Blo
             yield doc, block
 
 
+def format_document(path: Path) -> list[str]:
+    """Rewrite the Python blocks of one markdown file the way `ruff format` wants them
+    (what test_ruff checks); returns the `file:line` of each block it changed."""
+    doc = parse_document(path)
+    lines = doc.text.split("\n")
+    changed = []
+    for block in sorted(doc.blocks, key=lambda b: b.line, reverse=True):
+        if block.kind != "python" or block.error or "skip" in block.attrs or not block.end:
+            continue
+        proc = subprocess.run(
+            [ruff_binary(), "format", "--config", "line-length=100", "-"],
+            input=block.code,
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0 or proc.stdout == block.code:
+            continue
+        body = [block.indent + line if line else line for line in proc.stdout.split("\n")[:-1]]
+        lines[block.line : block.end - 1] = body
+        changed.append(block.where)
+    if changed:
+        path.write_text("\n".join(lines), encoding="utf-8")
+    return sorted(changed, key=_sort_key)
+
+
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "format" and len(argv) > 1:
+        for name in argv[1:]:
+            for where in format_document(Path(name)):
+                print(f"{where}: formatted")
+        return 0
     if not argv or argv[0] not in ("list",):
-        print("usage: python scripts/snippets.py list [PATH ...]", file=sys.stderr)
+        print(
+            "usage: python scripts/snippets.py list [PATH ...]\n"
+            "       python scripts/snippets.py format FILE.md ...  (ruff format, in place)",
+            file=sys.stderr,
+        )
         return 2
     paths = [Path(p) for p in argv[1:]] or None
     count = 0

@@ -429,6 +429,89 @@ def test_ruff_lints_every_version_of_a_file() -> None:
     assert "tests/doc.md:6: ruff F401: `sys` imported but unused" in findings
 
 
+# --- uses=: documents that build on other documents' files ------------------------------------
+
+
+def write_docs(folder: Path, **docs: str) -> dict[str, snippets.Document]:
+    for name, text in docs.items():
+        (folder / f"{name}.md").write_text(textwrap.dedent(text), encoding="utf-8")
+    return {name: snippets.parse_document(folder / f"{name}.md") for name in docs}
+
+
+BASE_DOC = """\
+    # Base
+
+    ```python file=shop/models.py
+    PRICE = 3
+    ```
+    """
+
+
+def test_uses_builds_on_the_files_of_another_document(tmp_path: Path) -> None:
+    docs = write_docs(
+        tmp_path,
+        base=BASE_DOC,
+        more="""\
+        # More
+        <!-- snippets: uses=base.md -->
+
+        ```python file=shop/services.py
+        from shop.models import PRICE
+
+        TOTAL = PRICE * 2
+        ```
+
+        ```python
+        from shop.services import TOTAL
+
+        assert TOTAL == 6
+        ```
+        """,
+    )
+    assert docs["more"].uses == (tmp_path / "base.md",)
+    results = snippets.run_document(docs["more"], "sqlite")
+    assert [o.status for o in results] == ["passed", "passed"], failures(results)
+
+
+def test_uses_errors_point_into_the_used_document(tmp_path: Path) -> None:
+    docs = write_docs(
+        tmp_path,
+        base=BASE_DOC.replace("PRICE = 3", "PRICE = 3 / 0"),
+        more="<!-- snippets: uses=base.md -->\n\n```python\nimport shop.models\n```\n",
+    )
+    messages = failures(snippets.run_document(docs["more"], "sqlite"))
+    assert len(messages) == 1 and "ZeroDivisionError" in messages[0], messages
+    assert f"{docs['base'].rel}:4: PRICE = 3 / 0" in messages[0], messages
+
+
+@pytest.mark.parametrize(
+    ("directive", "message"),
+    [
+        ("uses=missing.md", "more.md:1: uses=missing.md: no such document next to"),
+        ("uses=more.md", "more.md:1: uses=more.md: no such document next to"),
+    ],
+)
+def test_uses_must_name_another_document(tmp_path: Path, directive: str, message: str) -> None:
+    docs = write_docs(tmp_path, more=f"<!-- snippets: {directive} -->\n")
+    assert docs["more"].error and message in docs["more"].error
+
+
+def test_uses_refuses_a_second_copy_of_a_file_and_circles(tmp_path: Path) -> None:
+    docs = write_docs(
+        tmp_path,
+        base=BASE_DOC,
+        more="<!-- snippets: uses=base.md -->\n\n```python file=shop/models.py\nPRICE = 4\n```\n",
+    )
+    messages = failures(snippets.run_document(docs["more"], "sqlite"))
+    assert messages and "more.md:3: file=shop/models.py is also written by" in messages[0]
+
+    docs = write_docs(
+        tmp_path, one="<!-- snippets: uses=two.md -->\n", two="<!-- snippets: uses=one.md -->\n"
+    )
+    messages = failures(snippets.run_document(docs["one"], "sqlite"))
+    assert messages and "uses= goes round in a circle: one.md -> two.md -> one.md" in messages[0]
+
+
 # --- ruff --------------------------------------------------------------------------------
 
 
@@ -455,6 +538,45 @@ def test_ruff_findings_map_to_markdown_lines() -> None:
     assert "tests/doc.md:4: ruff F401: `os` imported but unused" in findings
     assert "tests/doc.md:8: ruff F821: Undefined name `undefined_name`" in findings
     assert any(f.startswith("tests/doc.md:11: ruff format would change") for f in findings)
+
+
+def test_sqlmodel_tables_do_not_leak_between_runs() -> None:
+    """SQLModel registers every table model process-wide; each run starts without them."""
+    doc = doc_from(
+        """\
+        ```python
+        from sqlmodel import Field, SQLModel
+
+
+        class Thing(SQLModel, table=True):
+            __tablename__ = "things"
+            id: int | None = Field(default=None, primary_key=True)
+
+
+        assert list(SQLModel.metadata.tables) == ["things"]
+        ```
+        """
+    )
+    for _ in range(2):
+        results = snippets.run_document(doc, "sqlite")
+        assert [o.status for o in results] == ["passed"], failures(results)
+
+
+def test_format_rewrites_python_blocks_in_place(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.md"
+    doc.write_text(
+        "# Title\n\n```python\nx = { 'a':1 }\n```\n\n1. step\n\n   ```python\n   y=2\n   ```\n"
+        "\n```bash\nx = { 'a':1 }\n```\n",
+        encoding="utf-8",
+    )
+    changed = snippets.format_document(doc)
+    assert changed == [f"{snippets.rel_path(doc)}:3", f"{snippets.rel_path(doc)}:9"]
+    assert doc.read_text(encoding="utf-8") == (
+        '# Title\n\n```python\nx = {"a": 1}\n```\n\n1. step\n\n   ```python\n   y = 2\n   ```\n'
+        "\n```bash\nx = { 'a':1 }\n```\n"
+    )
+    assert snippets.ruff_findings([snippets.parse_document(doc)]) == []
+    assert snippets.format_document(doc) == []
 
 
 # --- the promises of issue 2 ---------------------------------------------------------------
