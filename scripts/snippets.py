@@ -1113,17 +1113,27 @@ def iter_blocks(paths: list[Path] | None = None) -> Iterator[tuple[Document, Blo
 
 
 def format_document(path: Path) -> list[str]:
-    """Rewrite the Python blocks of one markdown file the way `ruff format` wants them
-    (what test_ruff checks); returns the `file:line` of each block it changed."""
+    """Rewrite the Python blocks of one markdown file the way test_ruff wants them (imports
+    sorted, `ruff format`); returns the `file:line` of each block it changed."""
     doc = parse_document(path)
     lines = doc.text.split("\n")
     changed = []
     for block in sorted(doc.blocks, key=lambda b: b.line, reverse=True):
         if block.kind != "python" or block.error or "skip" in block.attrs or not block.end:
             continue
+        sort = subprocess.run(  # imports sorted as test_ruff wants them (rule I)
+            [
+                *(ruff_binary(), "check", "--select", "I", "--fix", "--exit-zero", "--quiet"),
+                *("--config", f"lint.isort.known-first-party={json.dumps(['app', 'tests'])}"),
+                *("--config", "line-length=100", "--stdin-filename", "block.py", "-"),
+            ],
+            input=block.code,
+            capture_output=True,
+            text=True,
+        )
         proc = subprocess.run(
             [ruff_binary(), "format", "--config", "line-length=100", "-"],
-            input=block.code,
+            input=sort.stdout if sort.returncode == 0 else block.code,
             capture_output=True,
             text=True,
         )

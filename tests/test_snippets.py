@@ -565,14 +565,18 @@ def test_sqlmodel_tables_do_not_leak_between_runs() -> None:
 def test_format_rewrites_python_blocks_in_place(tmp_path: Path) -> None:
     doc = tmp_path / "doc.md"
     doc.write_text(
-        "# Title\n\n```python\nx = { 'a':1 }\n```\n\n1. step\n\n   ```python\n   y=2\n   ```\n"
+        "# Title\n\n```python\nimport sys\nimport os\n\n"
+        "x = { 'a':os.sep,'b':sys.path }\n```\n\n1. step\n\n"
+        "   ```python\n   y=2\n   ```\n"
         "\n```bash\nx = { 'a':1 }\n```\n",
         encoding="utf-8",
     )
     changed = snippets.format_document(doc)
-    assert changed == [f"{snippets.rel_path(doc)}:3", f"{snippets.rel_path(doc)}:9"]
+    assert changed == [f"{snippets.rel_path(doc)}:3", f"{snippets.rel_path(doc)}:12"]
     assert doc.read_text(encoding="utf-8") == (
-        '# Title\n\n```python\nx = {"a": 1}\n```\n\n1. step\n\n   ```python\n   y = 2\n   ```\n'
+        "# Title\n\n```python\nimport os\nimport sys\n\n"
+        'x = {"a": os.sep, "b": sys.path}\n```\n\n1. step\n\n'
+        "   ```python\n   y = 2\n   ```\n"
         "\n```bash\nx = { 'a':1 }\n```\n"
     )
     assert snippets.ruff_findings([snippets.parse_document(doc)]) == []
