@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the maintainer tools need, idempotently:
 #   .venv/   Python 3.11+ with the packages pyproject.toml declares (and its [test] extra)
+#   .venv-floor/  the contract's floor: its oldest Python with every package at its floor
 #   .tools/  the pinned Claude Code CLI from npm (@anthropic-ai/claude-code)
 #   the PostgreSQL server (Debian's package), when it is missing and this is root with apt
 set -euo pipefail
@@ -26,6 +27,27 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
   .venv/bin/python -m pip install --quiet --disable-pip-version-check ".[test]"
   rm -f .venv/.installed-* && touch "$stamp"
+fi
+
+# The floor set: the oldest Python and library versions the contract supports
+# (scripts/contract.json), so that every block also runs where users are on the floor.
+FLOOR_PYTHON=${FLOOR_PYTHON:-python$("$PYTHON" -c 'import json; print(json.load(open("scripts/contract.json"))["python"]["floor"])')}
+floor_stamp=.venv-floor/.installed-$(cat pyproject.toml scripts/contract.json | sha256sum | cut -c1-16)
+if [ ! -f "$floor_stamp" ]; then
+  if command -v "$FLOOR_PYTHON" >/dev/null; then
+    say "installing the floor set into .venv-floor ($FLOOR_PYTHON, scripts/contract.json)"
+    rm -rf .venv-floor
+    "$FLOOR_PYTHON" -m venv .venv-floor
+    "$PYTHON" -c 'import json
+for name, spec in json.load(open("scripts/contract.json"))["packages"].items():
+    print(name + "==" + spec["floor"])' >.venv-floor/constraints.txt
+    .venv-floor/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+    .venv-floor/bin/python -m pip install --quiet --disable-pip-version-check \
+      -c .venv-floor/constraints.txt ".[test]"
+    touch "$floor_stamp"
+  else
+    say "no $FLOOR_PYTHON: the floor run skips (fails under CI)" >&2
+  fi
 fi
 
 claude=.tools/node_modules/.bin/claude

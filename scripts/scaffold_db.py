@@ -1,28 +1,37 @@
 #!/usr/bin/env python3
 """Write the async database layer into a project.
 
-    python scaffold_db.py BACKEND [--project DIR] [--package app/db] [--no-fastapi] [--no-uow]
+    python scaffold_db.py BACKEND [--project DIR] [--package app/db] [--python PATH]
+                                  [--no-fastapi] [--no-uow] [--no-migrations]
                                   [--pool-size N] [--max-overflow N] [--pool-timeout S]
-                                  [--pool-recycle S] [--env] [--force] [--dry-run]
+                                  [--pool-recycle S] [--env] [--env-add-missing]
+                                  [--force] [--dry-run]
 
-BACKEND is postgres, supabase, mysql or sqlite. The files are the code blocks of
+BACKEND is postgres, supabase, mysql or sqlite. First a preflight (preflight.py) checks the
+project's own interpreter against the version contract (contract.json): when anything is
+below it, nothing is written and the message gives the command that fixes it, in the
+project's own tool. The files are the code blocks of
 skills/async-db-layer/references/db-package.md, the same blocks the plugin's tests run, so
 the code written here is the code that was tested. Nothing that exists is overwritten unless
---force is given, and then the old file is kept as FILE.bak first.
+--force is given, and then the old file is kept as FILE.bak first; an existing .env.example
+is extended, never replaced, and an existing .env is only ever added to
+(--env-add-missing), never changed.
 
-Standard library only: it runs on the user's own Python (3.11+).
+Standard library only: it runs on any Python 3.8+ and checks the project's own.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import re
 import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # preflight.py, even under -I
+import preflight  # noqa: E402
 
 SOURCE = (
     Path(__file__).resolve().parent.parent
@@ -33,7 +42,6 @@ SOURCE = (
 )
 BACKENDS = ("postgres", "supabase", "mysql", "sqlite")
 OPTIONS = ("fastapi", "uow")
-DRIVERS = {"postgres": "asyncpg", "supabase": "asyncpg", "mysql": "aiomysql", "sqlite": "aiosqlite"}
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 
 
@@ -84,45 +92,154 @@ def wanted(block: Block, backend: str, options: set[str]) -> bool:
     return (not backends or backend in backends) and (not opts or opts <= options)
 
 
-def plan(
-    backend: str, package: str, options: set[str], pool: dict[str, str], blocks: list[Block]
-) -> dict[str, str]:
-    """Relative path in the project -> content."""
+def plan(backend: str, package: str, options: set[str], blocks: list[Block]) -> dict[str, str]:
+    """Relative path in the project -> content, for the package's own files."""
     files: dict[str, str] = {}
     for block in blocks:
-        if not wanted(block, backend, options):
+        if not wanted(block, backend, options) or not block.attrs["file"].startswith("db/"):
             continue
-        target = block.attrs["file"]
-        if target.startswith("db/"):
-            target = package + target[2:]
-        content = block.code
-        if target == ".env.example" and pool:
-            lines = [f"DB_{k.upper()}={v}" for k, v in pool.items()]
-            content = content.rstrip("\n") + "\n# Connection pool\n" + "\n".join(lines) + "\n"
-        files[target] = content
+        files[package + block.attrs["file"][2:]] = block.code
     return files
 
 
-def install_line(backend: str, options: set[str], blocks: list[Block]) -> str:
-    """The packages to install, from the reference's install block."""
-    install = next(b for b in blocks if b.lang == "bash" and "sqlalchemy" in b.code)
-    base = shlex.split(install.code.splitlines()[0])[2:]
-    if "fastapi" not in options:
-        base = [p for p in base if p != "fastapi"]
-    return "pip install " + " ".join(shlex.quote(p) for p in [*base, DRIVERS[backend]])
+def example_env(backend: str, pool: dict[str, str], blocks: list[Block]) -> str:
+    """The backend's .env.example from the reference, with the pool options asked for."""
+    block = next(
+        b for b in blocks if b.attrs.get("file") == ".env.example" and wanted(b, backend, set())
+    )
+    lines = [f"DB_{k.upper()}={v}" for k, v in pool.items()]
+    pool_part = "# Connection pool\n" + "\n".join(lines) + "\n" if lines else ""
+    return block.code + pool_part
 
 
-def missing_packages(line: str) -> list[str]:
-    names = {"sqlalchemy": "sqlalchemy", "pydantic-settings": "pydantic_settings"}
-    missing = []
-    for requirement in shlex.split(line)[2:]:
-        name = re.split(r"[\[<>=!~ ]", requirement, maxsplit=1)[0]
-        module = names.get(name, name.replace("-", "_"))
-        if importlib.util.find_spec(module) is None:
-            missing.append(name)
-    if "sqlalchemy" not in missing and importlib.util.find_spec("greenlet") is None:
-        missing.append("greenlet (install sqlalchemy[asyncio])")
-    return missing
+# --- .env and .env.example: extend, never replace -----------------------------------------
+
+ENV_KEY = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
+SECTION = "# --- database: read by the db/ layer (fastapi-async-db) ---"
+CONNECTION = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
+
+
+def env_keys(text: str) -> set[str]:
+    return {m.group(1) for m in map(ENV_KEY.match, text.splitlines()) if m}
+
+
+def reused_settings(keys: set[str], backend: str) -> list[str]:
+    """Settings the project already has that the layer reads as they are."""
+    found = [k for k in ("DATABASE_URL", "DB_URL") if k in keys]
+    if backend in ("postgres", "supabase") and "POSTGRES_SERVER" in keys:
+        found.append("POSTGRES_*")
+    return found
+
+
+def missing_lines(example: str, have: set[str], backend: str) -> list[str]:
+    """The lines of `example` whose keys `have` lacks, each with the comments above it. Where
+    the project's own DATABASE_URL or POSTGRES_* settings are read, no DB_* connection line is
+    added: a placeholder there would win over the real value."""
+    skip = set(have)
+    if reused_settings(have, backend):
+        skip |= set(CONNECTION) | ({"DB_TYPE"} if backend != "supabase" else set())
+    out: list[str] = []
+    comments: list[str] = []
+    for line in example.splitlines():
+        key = ENV_KEY.match(line)
+        if key is None:
+            comments.append(line)
+            continue
+        if key.group(1) not in skip:
+            out += [*comments, line]
+        comments = []
+    if out and comments and "DATABASE_URL" not in skip:  # the closing "or one URL" hint
+        out += comments
+    return out
+
+
+def project_env_files(project: Path, package: str, blocks: list[Block]) -> list[Path]:
+    """The .env files the scaffolded layer will read: the package's own env_files() rule,
+    taken from the same block that is written into the project."""
+    block = next(b for b in blocks if b.attrs.get("file") == "db/configuration/env_files.py")
+    namespace: dict = {"__name__": "env_files_from_reference"}
+    exec(compile(block.code, str(SOURCE), "exec"), namespace)  # the reference's own code
+    start = project / package / "configuration" / "env_files.py"
+    return list(namespace["env_files"](start))
+
+
+def plan_env(
+    args: argparse.Namespace, project: Path, package: str, example: str, blocks: list[Block]
+) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """(files to create, files to append to, what to tell the user)."""
+    create: dict[str, str] = {}
+    append: dict[str, str] = {}
+    said: list[str] = []
+    envs = [f for f in project_env_files(project, package, blocks) if f.is_file()]
+    env_keys_found = set().union(*(env_keys(f.read_text(errors="replace")) for f in envs))
+    target = project / ".env.example"
+    old_example = target.read_text(errors="replace") if target.is_file() else None
+    have = env_keys(old_example or "") | env_keys_found
+    reused = reused_settings(have, args.backend)
+    if reused:
+        said.append(
+            f"the layer reads your {' and '.join(reused)} settings as they are; no secret is "
+            "copied into DB_* variables"
+        )
+    lines = missing_lines(example, env_keys(old_example or "") | env_keys_found, args.backend)
+    if old_example is None:
+        create[".env.example"] = "\n".join(missing_lines(example, env_keys_found, args.backend))
+        create[".env.example"] += "\n"
+    elif any(ENV_KEY.match(ln) for ln in lines):
+        append[".env.example"] = "\n".join([SECTION, *lines]) + "\n"
+    else:
+        said.append(".env.example already has every setting the layer reads; left as it is")
+
+    if not envs:
+        if args.env:
+            create[".env"] = create.get(".env.example") or example
+        else:
+            said.append(
+                "no .env found for the layer: create one from the database section of "
+                ".env.example (or run again with --env)"
+            )
+        return create, append, said
+    nearest = envs[-1]
+    shown = os.path.relpath(nearest, project)
+    lacking = missing_lines(example, env_keys_found, args.backend)
+    lacking_keys = [m.group(1) for m in map(ENV_KEY.match, lacking) if m]
+    if not lacking_keys:
+        said.append(f"{shown}: kept as it is; it has what the layer reads")
+    elif args.env_add_missing:
+        append[shown] = "\n".join([SECTION, *lacking]) + "\n"
+        said.append(f"{shown}: adding {', '.join(lacking_keys)}; no line there is changed")
+    else:
+        said.append(
+            f"{shown}: kept as it is; it lacks {', '.join(lacking_keys)}. Add those lines to "
+            "it by hand from .env.example, or run again with --env-add-missing (it only adds)"
+        )
+    return create, append, said
+
+
+# --- where the package goes ---------------------------------------------------------------
+
+RUN_HERE = ("pyproject.toml", "setup.py", "setup.cfg", "pytest.ini", "tox.ini", "conftest.py")
+
+
+def import_root(project: Path, package: str) -> Path:
+    """The folder the package is imported from: below `src/`; else the first folder up from
+    the package that is not itself a package (no __init__.py) and that the project runs code
+    from (a pyproject.toml, pytest configuration or conftest.py there); else the project."""
+    parts = Path(package).parts
+    if "src" in parts[:-1]:
+        last = len(parts) - 2 - parts[-2::-1].index("src")
+        return project.joinpath(*parts[: last + 1])
+    folder = (project / package).parent
+    while folder != project and folder != folder.parent:
+        if not (folder / "__init__.py").exists() and any((folder / m).exists() for m in RUN_HERE):
+            break
+        folder = folder.parent
+    return folder
+
+
+def module_name(project: Path, package: str) -> tuple[str, Path]:
+    root = import_root(project, package)
+    return ".".join((project / package).relative_to(root).parts), root
 
 
 def check_package_path(package: str) -> str:
@@ -155,12 +272,31 @@ def backup_name(path: Path) -> Path:
     return candidate
 
 
-def scaffold(args: argparse.Namespace) -> list[str]:
+def options_of(args: argparse.Namespace) -> set[str]:
+    chosen = (("fastapi", args.fastapi), ("uow", args.uow), ("migrations", args.migrations))
+    return {o for o, on in chosen if on}
+
+
+def scaffold(args: argparse.Namespace) -> tuple[list[str], preflight.Report]:
+    """Check, then write. Returns the lines to print and the preflight's report."""
     project = Path(args.project).resolve()
     if not project.is_dir():
         raise ScaffoldError(f"--project {args.project}: no such folder")
     package = check_package_path(args.package)
-    options = {o for o, on in (("fastapi", args.fastapi), ("uow", args.uow)) if on}
+    options = options_of(args)
+    try:
+        report = preflight.preflight(project, project / package, args.backend, options, args.python)
+    except preflight.PreflightError as exc:
+        raise ScaffoldError(f"{exc}\nnothing was written") from None
+    if report.blockers:
+        raise ScaffoldError(
+            "nothing was written: the project's Python does not meet the versions the layer "
+            "needs.\n  "
+            + "\n  ".join(preflight.describe(report, project) + report.blockers)
+            + "\nfix it with:\n  "
+            + "\n  ".join(report.fixes)
+            + "\nthen run this command again."
+        )
     pool = {
         k: str(v)
         for k, v in (
@@ -172,51 +308,58 @@ def scaffold(args: argparse.Namespace) -> list[str]:
         if v is not None
     }
     blocks = read_blocks(Path(args.source))
-    files = plan(args.backend, package, options, pool, blocks)
-    if args.env:
-        files[".env"] = files[".env.example"]
-    # The package's parent folders must be packages too, or `import app.db` fails.
-    for depth in range(1, len(Path(package).parts)):
-        init = Path(*Path(package).parts[:depth], "__init__.py").as_posix()
-        if not (project / init).exists():
-            files.setdefault(init, "")
+    files = plan(args.backend, package, options, blocks)
+    example = example_env(args.backend, pool, blocks)
+    created, appended, said = plan_env(args, project, package, example, blocks)
+    files.update(created)
 
     conflicts = [rel for rel in files if (project / rel).exists()]
-    if args.env and ".env" in conflicts:
-        conflicts.remove(".env")  # an existing .env is the user's: keep it, say so
-        del files[".env"]
-        print("kept your .env as it is; compare it with .env.example")
-    not_files = [rel for rel in conflicts if not (project / rel).is_file()]
+    not_files = [rel for rel in [*conflicts, *appended] if not (project / rel).is_file()]
     if not_files:
         raise ScaffoldError(f"{not_files[0]} exists and is not a file; move it away first")
     if conflicts and not args.force:
         listed = "\n  ".join(sorted(conflicts))
         raise ScaffoldError(
             f"these files exist already and were left as they are:\n  {listed}\n"
-            "choose another --package, or pass --force to replace them (each is kept as .bak)"
+            "nothing was written. Choose another --package, or pass --force to replace them "
+            "(each is kept as .bak)"
         )
-    unwritable = sorted(rel for rel in files if not writable(project / rel))
+    targets = [*files, *appended]
+    unwritable = sorted(rel for rel in targets if not writable(project / rel))
     if unwritable:
         raise ScaffoldError(
             f"cannot write {unwritable[0]}: its folder is not writable; fix the permissions or "
             "choose another --project/--package"
         )
 
-    written = []
+    out = preflight.describe(report, project)
+    verb = "would " if args.dry_run else ""
     for rel, content in sorted(files.items()):
         path = project / rel
         if args.dry_run:
-            written.append(f"would write {rel}")
+            out.append(f"would write {rel}")
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
             backup = backup_name(path)
             path.replace(backup)
-            written.append(f"replaced {rel} (old one kept as {backup.name})")
+            out.append(f"replaced {rel} (old one kept as {backup.name})")
         else:
-            written.append(f"wrote {rel}")
+            out.append(f"wrote {rel}")
         path.write_text(content, encoding="utf-8")
-    return written
+    for rel, content in sorted(appended.items()):
+        if not args.dry_run:
+            path = project / rel
+            old = path.read_text(encoding="utf-8", errors="replace")
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(("\n" if old and not old.endswith("\n") else "") + "\n" + content)
+        keys = ", ".join(sorted(env_keys(content)))
+        out.append(f"{verb}add to {rel}: {keys} (nothing there is changed)")
+    out += said
+    name, root = module_name(project, package)
+    where = os.path.relpath(root, project)
+    out.append(f"import it as: {name} (from {'the project root' if where == '.' else where + '/'})")
+    return out, report
 
 
 def parser() -> argparse.ArgumentParser:
@@ -234,11 +377,27 @@ def parser() -> argparse.ArgumentParser:
         help="leave out the FastAPI session dependency",
     )
     p.add_argument("--no-uow", dest="uow", action="store_false", help="leave out the Unit of Work")
+    p.add_argument(
+        "--no-migrations",
+        dest="migrations",
+        action="store_false",
+        help="no Alembic: leave it out of the version check and the install line",
+    )
+    p.add_argument(
+        "--python",
+        metavar="PATH",
+        help="the project's interpreter (default: its .venv, poetry's env, $VIRTUAL_ENV)",
+    )
     p.add_argument("--pool-size", type=positive_int)
     p.add_argument("--max-overflow", type=non_negative_int)
     p.add_argument("--pool-timeout", type=positive_int, help="seconds")
     p.add_argument("--pool-recycle", type=positive_int, help="seconds")
     p.add_argument("--env", action="store_true", help="also write .env when there is none")
+    p.add_argument(
+        "--env-add-missing",
+        action="store_true",
+        help="add the settings an existing .env lacks (it only adds; no line is changed)",
+    )
     p.add_argument("--force", action="store_true", help="replace existing files (kept as .bak)")
     p.add_argument("--dry-run", action="store_true", help="show what would be written")
     p.add_argument("--source", default=str(SOURCE), help=argparse.SUPPRESS)
@@ -268,23 +427,18 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     try:
-        written = scaffold(args)
+        lines, report = scaffold(args)
     except ScaffoldError as exc:
         print(f"scaffold_db.py: {exc}", file=sys.stderr)
         return 1
-    print("\n".join(written))
-    options = {o for o, on in (("fastapi", args.fastapi), ("uow", args.uow)) if on}
-    line = install_line(args.backend, options, read_blocks(Path(args.source)))
-    print(f"\ninstall: {line}")
-    missing = missing_packages(line)
+    print("\n".join(lines))
+    print(f"\ninstall: {report.install}")
+    missing = [n for n in report.needs if not report.installed.get(n)]
+    if report.installed.get("sqlalchemy") and not report.installed.get("greenlet"):
+        missing.append("greenlet (from sqlalchemy[asyncio])")
     if missing:
-        print(f"missing in this Python ({sys.executable}): {', '.join(missing)}")
-    env_step = (
-        "check the values in .env"
-        if any(w.endswith(" .env") for w in written)
-        else "copy .env.example to .env and fill it in"
-    )
-    print(f"next: {env_step}; call check_database() and dispose_engine() in your FastAPI lifespan")
+        print(f"not installed yet in {report.python}: {', '.join(missing)}")
+    print("next: call check_database() and dispose_engine() in your FastAPI lifespan")
     return 0
 
 

@@ -815,6 +815,14 @@ def declared_requirements() -> dict[str, list]:
     return out
 
 
+def contract_floors() -> dict[str, str]:
+    """Package name -> the floor of the version contract that scaffold_db.py enforces."""
+    from packaging.utils import canonicalize_name
+
+    contract = json.loads((ROOT / "scripts" / "contract.json").read_text(encoding="utf-8"))
+    return {canonicalize_name(n): spec["floor"] for n, spec in contract["packages"].items()}
+
+
 def check_install_lines(block: Block) -> list[str]:
     from importlib import metadata
 
@@ -861,6 +869,12 @@ def check_install_lines(block: Block) -> list[str]:
                         f"{where}: {req.name}[{extra}] is not what pyproject.toml installs; "
                         "declare the extra there too"
                     )
+            floor = contract_floors().get(name)
+            if floor and f">={floor}" not in {str(spec) for spec in req.specifier}:
+                problems.append(
+                    f"{where}: write {req.name}>={floor}: every install line carries the floor "
+                    "of the version contract (scripts/contract.json)"
+                )
             if req.specifier and not req.specifier.contains(dist.version, prereleases=True):
                 problems.append(
                     f"{where}: {req.name}{req.specifier} does not admit the tested "

@@ -10,4 +10,18 @@ scripts/servers.sh start ||
   echo "test: a database server did not start; tests that need it skip (fail under CI=true)" >&2
 # shellcheck disable=SC1091
 [ -f "$SERVERS_DIR/env" ] && . "$SERVERS_DIR/env"
-.venv/bin/python -m pytest "$@"
+status=0
+.venv/bin/python -m pytest "$@" || status=$?
+# The floor run: the prompts' blocks and the scaffold on the contract's oldest versions.
+# Only for a whole run (no arguments); CI needs .venv-floor.
+if [ $# -eq 0 ]; then
+  if [ -x .venv-floor/bin/python ]; then
+    echo "test: the floor set ($(.venv-floor/bin/python --version), scripts/contract.json)"
+    FLOOR_RUN=1 .venv-floor/bin/python -m pytest -p no:cacheprovider \
+      tests/test_prompts.py tests/test_scaffold.py -k "not test_ruff" || status=$?
+  elif [ "${CI:-}" = true ]; then
+    echo "test: CI=true and no .venv-floor; bootstrap.sh must create it" >&2
+    status=1
+  fi
+fi
+exit $status

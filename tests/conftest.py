@@ -28,3 +28,23 @@ def need_server(what: str, hint: str) -> None:
     if IN_CI:
         pytest.fail(f"CI=true and {message}; CI must start it (see .ci/run)", pytrace=False)
     pytest.skip(message)
+
+
+def find_python(version: str) -> str | None:
+    """An interpreter of this minor version (`3.10`) that really runs: on PATH, or one of
+    pyenv's builds (its shims answer only for the active version), or Debian's."""
+    import glob
+    import shutil
+    import subprocess
+
+    candidates = [shutil.which(f"python{version}") or ""]
+    candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python")))
+    candidates.append(f"/usr/bin/python{version}")
+    for candidate in filter(None, candidates):
+        try:
+            done = subprocess.run([candidate, "--version"], capture_output=True, timeout=20)
+        except OSError:
+            continue
+        if done.returncode == 0 and done.stdout.decode().startswith(f"Python {version}."):
+            return candidate
+    return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from conftest import ROOT, need_server
 from sqlalchemy.engine import make_url
 
 SCAFFOLD = ROOT / "scripts" / "scaffold_db.py"
+CONTRACT = json.loads((ROOT / "scripts" / "contract.json").read_text(encoding="utf-8"))
 EXERCISE = ROOT / "tests" / "scaffold_exercise.py"
 PACKAGE = "app/db"
 BARE_PYTHON = "/usr/bin/python3"  # Debian's Python: no third-party packages at all
@@ -24,6 +26,12 @@ SERVER_ENV = {
     "supabase": "TEST_PGBOUNCER_URL",
     "mysql": "TEST_MYSQL_URL",
 }
+
+
+def requirement(name: str) -> str:
+    """How the scaffold's install line writes a package: with the contract's floor, quoted."""
+    spec = CONTRACT["packages"][name]
+    return f"'{spec['install']}>={spec['floor']}'"
 
 
 def scaffold(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -146,7 +154,7 @@ def test_scaffold_and_exercise(tmp_path: Path, backend, fastapi, uow, custom_poo
     done = scaffold(project, *args)
     assert done.returncode == 0, done.stderr
     assert "wrote app/db/core/engine.py" in done.stdout
-    assert "install: pip install 'sqlalchemy[asyncio]' pydantic-settings" in done.stdout
+    assert f"-m pip install {requirement('sqlalchemy')} {requirement('pydantic')}" in done.stdout
     assert (project / "app" / "main.py").read_text() == "# the user's app\n"
     example = (project / ".env.example").read_text(encoding="utf-8")
     assert f"DB_TYPE={backend}" in example
@@ -201,8 +209,9 @@ def test_existing_files_are_never_overwritten(tmp_path: Path) -> None:
     before = snapshot(tmp_path)
     done = scaffold(tmp_path, "postgres")
     assert done.returncode == 1
-    assert "db/core/engine.py" in done.stderr and ".env.example" in done.stderr
-    assert "pass --force to replace them" in done.stderr
+    assert "db/core/engine.py" in done.stderr
+    assert ".env.example" not in done.stderr  # it is extended, never a conflict
+    assert "nothing was written" in done.stderr and "pass --force to replace them" in done.stderr
     assert snapshot(tmp_path) == before  # nothing written, not even the files that were free
 
 
@@ -221,7 +230,9 @@ def test_existing_env_is_kept(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("DB_PASSWORD=secret\n")
     done = scaffold(tmp_path, "sqlite", "--env")
     assert done.returncode == 0, done.stderr
-    assert "kept your .env as it is" in done.stdout
+    assert ".env: kept as it is; it lacks DB_TYPE, DB_NAME" in done.stdout
+    assert "--env-add-missing (it only adds)" in done.stdout
+    assert "copy .env.example" not in done.stdout  # no hint that would replace the user's file
     assert (tmp_path / ".env").read_text() == "DB_PASSWORD=secret\n"
 
 
@@ -284,10 +295,11 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     done = scaffold(tmp_path, "mysql", "--dry-run")
     assert done.returncode == 0
     assert "would write db/connectors/mysql.py" in done.stdout
-    assert (
-        "install: pip install 'sqlalchemy[asyncio]' pydantic-settings fastapi aiomysql"
-        in done.stdout
+    wanted = " ".join(
+        requirement(n)
+        for n in ("sqlalchemy", "pydantic", "pydantic-settings", "fastapi", "alembic", "aiomysql")
     )
+    assert f"-m pip install {wanted}" in done.stdout
     assert snapshot(tmp_path) == {}
 
 
@@ -304,8 +316,8 @@ def test_malformed_db_value_names_the_variable(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "DatabaseConfigError" in done.stderr
     assert (
-        "DB_PORT: Input should be a valid integer, unable to parse string as an integer "
-        "(got 'fivefour')" in done.stderr
+        "DB_PORT or POSTGRES_PORT: Input should be a valid integer, unable to parse string as "
+        "an integer (got 'fivefour')" in done.stderr
     )
 
 
@@ -342,8 +354,8 @@ def test_runs_on_a_bare_python_and_names_what_is_missing(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr
     assert "wrote db/connectors/postgres.py" in done.stdout
     assert (
-        "missing in this Python (/usr/bin/python3): sqlalchemy, pydantic-settings, "
-        "fastapi, asyncpg" in done.stdout
+        "not installed yet in /usr/bin/python3: sqlalchemy, pydantic, pydantic-settings, "
+        "fastapi, alembic, asyncpg" in done.stdout
     )
 
 
