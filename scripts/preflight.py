@@ -48,6 +48,21 @@ def load_contract(path: Path = CONTRACT) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def contract_table(contract: dict | None = None) -> str:
+    """The contract as the markdown table the README shows (a test keeps the two equal)."""
+    contract = contract or load_contract()
+    python = contract["python"]
+    rows = [
+        "| package | floor | needed for | why this floor |",
+        "| --- | --- | --- | --- |",
+        f"| Python | {python['floor']} | everything | {python['why']} |",
+    ]
+    for spec in contract["packages"].values():
+        needed_by = spec["needed_by"].replace(",", ", ")
+        rows.append(f"| {spec['install']} | {spec['floor']} | {needed_by} | {spec['why']} |")
+    return "\n".join(rows) + "\n"
+
+
 def version_tuple(text: str) -> tuple[int, ...]:
     match = re.match(r"\d+(?:\.\d+)*", text.strip())
     return tuple(int(p) for p in match.group(0).split(".")) if match else ()

@@ -5,7 +5,8 @@
                                   [--no-fastapi] [--no-uow] [--no-migrations]
                                   [--pool-size N] [--max-overflow N] [--pool-timeout S]
                                   [--pool-recycle S] [--env] [--env-add-missing]
-                                  [--force] [--dry-run]
+                                  [--force] [--dry-run] [--check]
+       python scaffold_db.py --contract
 
 BACKEND is postgres, supabase, mysql or sqlite. First a preflight (preflight.py) checks the
 project's own interpreter against the version contract (contract.json): when anything is
@@ -183,8 +184,9 @@ def plan_env(
         )
     lines = missing_lines(example, env_keys(old_example or "") | env_keys_found, args.backend)
     if old_example is None:
-        create[".env.example"] = "\n".join(missing_lines(example, env_keys_found, args.backend))
-        create[".env.example"] += "\n"
+        fresh = missing_lines(example, env_keys_found, args.backend)
+        if any(ENV_KEY.match(ln) for ln in fresh):
+            create[".env.example"] = "\n".join(fresh) + "\n"
     elif any(ENV_KEY.match(ln) for ln in lines):
         append[".env.example"] = "\n".join([SECTION, *lines]) + "\n"
     else:
@@ -297,6 +299,8 @@ def scaffold(args: argparse.Namespace) -> tuple[list[str], preflight.Report]:
             + "\n  ".join(report.fixes)
             + "\nthen run this command again."
         )
+    if args.check:
+        return preflight.describe(report, project), report
     pool = {
         k: str(v)
         for k, v in (
@@ -367,7 +371,12 @@ def parser() -> argparse.ArgumentParser:
         prog="scaffold_db.py",
         description="Write the async SQLAlchemy database layer into a FastAPI project.",
     )
-    p.add_argument("backend", help="postgres, supabase, mysql or sqlite")
+    p.add_argument("backend", nargs="?", help="postgres, supabase, mysql or sqlite")
+    p.add_argument(
+        "--contract",
+        action="store_true",
+        help="print the supported versions (the version contract) and exit",
+    )
     p.add_argument("--project", default=".", help="the project folder (default: here)")
     p.add_argument("--package", default="db", help="where the package goes, e.g. app/db")
     p.add_argument(
@@ -400,6 +409,11 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="replace existing files (kept as .bak)")
     p.add_argument("--dry-run", action="store_true", help="show what would be written")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="only the version check of the project's interpreter; plan and write nothing",
+    )
     p.add_argument("--source", default=str(SOURCE), help=argparse.SUPPRESS)
     return p
 
@@ -419,10 +433,13 @@ def non_negative_int(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.contract:
+        print(preflight.contract_table(), end="")
+        return 0
     if args.backend not in BACKENDS:
+        given = f"unknown backend {args.backend!r}" if args.backend else "no backend given"
         print(
-            f"scaffold_db.py: unknown backend {args.backend!r}; choose one of "
-            f"{', '.join(BACKENDS)}",
+            f"scaffold_db.py: {given}; choose one of {', '.join(BACKENDS)}",
             file=sys.stderr,
         )
         return 2
@@ -438,7 +455,8 @@ def main(argv: list[str] | None = None) -> int:
         missing.append("greenlet (from sqlalchemy[asyncio])")
     if missing:
         print(f"not installed yet in {report.python}: {', '.join(missing)}")
-    print("next: call check_database() and dispose_engine() in your FastAPI lifespan")
+    if not args.check:
+        print("next: call check_database() and dispose_engine() in your FastAPI lifespan")
     return 0
 
 

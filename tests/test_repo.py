@@ -37,3 +37,31 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "exec bash scripts/test.sh" in ci
     for script in ("scripts/test.sh", "scripts/demo.sh", "scripts/check.sh", ".ci/run"):
         assert (ROOT / script).stat().st_mode & 0o111, f"{script} is not executable"
+
+
+def test_the_readme_shows_the_version_contract() -> None:
+    """One source: scripts/contract.json; the README's table is its rendering."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import preflight
+    finally:
+        sys.path.pop(0)
+    assert preflight.contract_table() in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_pyproject_declares_the_contract_floors() -> None:
+    """pyproject.toml's floors are the contract's, so .venv-floor installs exactly them."""
+    import json
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    contract = json.loads((ROOT / "scripts" / "contract.json").read_text(encoding="utf-8"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {canonicalize_name(r.name): r for r in map(Requirement, project["dependencies"])}
+    for name, spec in contract["packages"].items():
+        req = declared[canonicalize_name(name)]
+        assert f">={spec['floor']}" in {str(s) for s in req.specifier}, (name, str(req))
+    python = contract["python"]["floor"]
+    assert project["requires-python"] == f">={python}"

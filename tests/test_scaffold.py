@@ -411,3 +411,15 @@ def test_supabase_settings_are_what_make_the_transaction_pooler_work(tmp_path: P
         errors[backend] = int(ran.stdout.strip().splitlines()[-1])
     assert errors["postgres"] > 0, "the control did not fail: the test could not tell"
     assert errors["supabase"] == 0, errors
+
+
+@pytest.mark.skipif(not os.environ.get("FLOOR_RUN"), reason="only in the floor run (.venv-floor)")
+def test_the_floor_run_has_the_floor_versions() -> None:
+    """The floor run really runs on the contract's floors, and on its oldest Python."""
+    from importlib import metadata
+
+    from packaging.version import Version
+
+    for name, spec in CONTRACT["packages"].items():
+        assert Version(metadata.version(name)) == Version(spec["floor"]), name
+    assert f"{sys.version_info[0]}.{sys.version_info[1]}" == CONTRACT["python"]["floor"]

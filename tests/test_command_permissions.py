@@ -1,0 +1,49 @@
+"""/setup-database's allowed-tools cover exactly the shell commands its phases tell Claude to
+run: each command in the body is permitted, and each Bash entry is used by some command."""
+
+from __future__ import annotations
+
+import re
+
+import validate
+import yaml
+from conftest import ROOT
+
+COMMAND = ROOT / "commands" / "setup-database.md"
+PROGRAMS = ("python3", "python", ".venv/bin/python", "pytest", "uv", "poetry", "pip")
+PROGRAMS += ("alembic", "grep", "ls", "cd")
+
+
+def frontmatter_and_body() -> tuple[dict, str]:
+    text = COMMAND.read_text(encoding="utf-8")
+    _, front, body = text.split("---\n", 2)
+    return yaml.safe_load(front), body
+
+
+def shell_commands(body: str) -> list[str]:
+    """Inline code spans and !`...` lines that start with a program, split at && and |."""
+    found = []
+    for span in re.findall(r"`([^`\n]+)`", body):
+        for part in re.split(r"\s*(?:&&|\|)\s*", span):
+            words = part.split()
+            if words and words[0] in PROGRAMS and len(words) > 1:
+                found.append(part)
+    return found
+
+
+def test_every_command_in_the_phases_is_allowed() -> None:
+    meta, body = frontmatter_and_body()
+    allowed = validate.split_tools(meta["allowed-tools"])
+    commands = [c for c in shell_commands(body) if not c.startswith("cd ")]
+    assert len(commands) >= 8, commands  # the extraction finds the phases' commands
+    refused = [c for c in commands if not validate.bash_allowed(c, allowed)]
+    assert not refused, refused
+
+
+def test_every_bash_entry_is_used() -> None:
+    meta, body = frontmatter_and_body()
+    entries = [e for e in validate.split_tools(meta["allowed-tools"]) if e.startswith("Bash")]
+    assert "Bash" not in entries, "a bare Bash entry allows every command"
+    commands = shell_commands(body)
+    unused = [e for e in entries if not any(validate.bash_allowed(c, [e]) for c in commands)]
+    assert not unused, unused
