@@ -12,13 +12,15 @@ scripts/servers.sh start ||
 [ -f "$SERVERS_DIR/env" ] && . "$SERVERS_DIR/env"
 status=0
 .venv/bin/python -m pytest "$@" || status=$?
-# The floor run: the prompts' blocks and the scaffold on the contract's oldest versions.
+# The floor run: the prompts' blocks, the scaffold and the settings on the contract's oldest
+# versions.
 # Only for a whole run (no arguments); CI needs .venv-floor.
 if [ $# -eq 0 ]; then
   if [ -x .venv-floor/bin/python ]; then
     echo "test: the floor set ($(.venv-floor/bin/python --version), scripts/contract.json)"
     FLOOR_RUN=1 .venv-floor/bin/python -m pytest -p no:cacheprovider \
-      tests/test_prompts.py tests/test_scaffold.py -k "not test_ruff" || status=$?
+      tests/test_prompts.py tests/test_scaffold.py tests/test_preflight.py \
+      tests/test_settings_properties.py -k "not test_ruff" || status=$?
   elif [ "${CI:-}" = true ]; then
     echo "test: CI=true and no .venv-floor; bootstrap.sh must create it" >&2
     status=1
