@@ -65,3 +65,25 @@ def test_pyproject_declares_the_contract_floors() -> None:
         assert f">={spec['floor']}" in {str(s) for s in req.specifier}, (name, str(req))
     python = contract["python"]["floor"]
     assert project["requires-python"] == f">={python}"
+
+
+def test_prompts_claim_no_version_below_the_floor() -> None:
+    """A prompt that names a version the floor run does not reach claims what no test ran."""
+    import json
+    import re
+
+    from packaging.version import Version
+
+    contract = json.loads((ROOT / "scripts" / "contract.json").read_text(encoding="utf-8"))
+    floors = {name.lower(): Version(spec["floor"]) for name, spec in contract["packages"].items()}
+    mention = re.compile(
+        r"\b(SQLAlchemy|FastAPI|SQLModel|Alembic|pydantic)\s+(\d+\.\d+(?:\.\d+)?)\b"
+    )
+    below = []
+    for path in snippets.prompt_files():
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            for name, version in mention.findall(line):
+                floor = floors[name.lower()].release[: version.count(".") + 1]  # "2.0": series
+                if Version(version).release < floor and "below" not in line:
+                    below.append(f"{path.relative_to(ROOT)}:{number}: {name} {version}")
+    assert not below, below

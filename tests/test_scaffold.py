@@ -423,3 +423,72 @@ def test_the_floor_run_has_the_floor_versions() -> None:
     for name, spec in CONTRACT["packages"].items():
         assert Version(metadata.version(name)) == Version(spec["floor"]), name
     assert f"{sys.version_info[0]}.{sys.version_info[1]}" == CONTRACT["python"]["floor"]
+
+
+def test_an_existing_env_example_is_extended_not_replaced(tmp_path: Path) -> None:
+    mine = "# the project's own settings\nexport SECRET_KEY=change-me\nDB_PORT=6000"  # no EOL
+    (tmp_path / ".env.example").write_text(mine)
+    done = scaffold(tmp_path, "postgres", "--no-migrations")
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / ".env.example").read_text()
+    assert text.startswith(mine + "\n")  # every byte the user had, first
+    added = text[len(mine) :]
+    assert "DB_TYPE=postgres" in added and "DB_HOST=localhost" in added
+    assert "DB_PORT" not in added  # a key the user has is not repeated
+    assert "add to .env.example: DB_HOST, DB_NAME, DB_PASSWORD, DB_TYPE, DB_USER" in done.stdout
+
+
+def test_settings_the_project_has_are_read_not_copied(tmp_path: Path) -> None:
+    """The full-stack template's POSTGRES_* in the root .env: no DB_* connection line is
+    added anywhere (a placeholder there would win over the real value)."""
+    (tmp_path / ".git").mkdir()
+    env = "POSTGRES_SERVER=db\nPOSTGRES_USER=u\nPOSTGRES_PASSWORD=s3cret\nPOSTGRES_DB=d\n"
+    (tmp_path / ".env").write_text(env)
+    (tmp_path / "backend" / "app").mkdir(parents=True)
+    (tmp_path / "backend" / "app" / "__init__.py").write_text("")
+    (tmp_path / "backend" / "pyproject.toml").write_text("[project]\nname = 'b'\n")
+    done = scaffold(tmp_path, "postgres", "--package", "backend/app/db", "--env-add-missing")
+    assert done.returncode == 0, done.stderr
+    assert "reads your POSTGRES_* settings as they are" in done.stdout
+    assert ".env: kept as it is; it has what the layer reads" in done.stdout
+    assert (tmp_path / ".env").read_text() == env
+    assert not (tmp_path / ".env.example").exists()  # nothing left to document
+    assert "import it as: app.db (from backend/)" in done.stdout
+    assert not (tmp_path / "backend" / "__init__.py").exists()
+    code = "from app.db.configuration.settings import load_settings; s = load_settings(); "
+    code += "print(s.type, s.host, s.user, s.name, s.password.get_secret_value())"
+    ran = subprocess.run(  # started in another folder than the .env's
+        [sys.executable, "-c", code],
+        cwd=tmp_path / "backend" / "app",
+        env=project_env(tmp_path / "backend"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.stdout.split() == ["postgres", "db", "u", "d", "s3cret"], ran.stderr
+
+
+def test_env_add_missing_only_adds(tmp_path: Path) -> None:
+    mine = "APP=1\n# keep me\nDB_NAME=mine.db\n"
+    (tmp_path / ".env").write_text(mine)
+    done = scaffold(tmp_path, "sqlite", "--env-add-missing")
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / ".env").read_text()
+    assert text.startswith(mine) and "DB_TYPE=sqlite" in text[len(mine) :]
+    assert "DB_NAME" not in text[len(mine) :]
+    assert ".env: adding DB_TYPE; no line there is changed" in done.stdout
+
+
+def test_db_env_file_that_is_not_there_is_named(tmp_path: Path) -> None:
+    assert scaffold(tmp_path, "sqlite").returncode == 0
+    env = project_env(tmp_path) | {"DB_ENV_FILE": str(tmp_path / "nope.env")}
+    done = subprocess.run(
+        [sys.executable, "-c", "import db; db.get_engine()"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert f"DatabaseConfigError: DB_ENV_FILE={tmp_path / 'nope.env'}: no such file" in done.stderr

@@ -119,7 +119,7 @@ PASSWORDS = st.text(
 )
 def test_db_variables_win_and_postgres_names_are_read_as_they_are(layer, db, pg, db_type):
     values = {**db, **pg} | ({"DB_TYPE": db_type} if db_type else {})
-    text = "".join(f"{k}=\"{v}\"\n" for k, v in values.items())  # quoted, as odd values need
+    text = "".join(f'{k}="{v}"\n' for k, v in values.items())  # quoted, as odd values need
     with tempfile.TemporaryDirectory() as top:
         env = Path(top) / ".env"
         env.write_text(text)
