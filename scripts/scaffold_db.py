@@ -22,6 +22,7 @@ Standard library only: it runs on any Python 3.8+ and checks the project's own.
 """
 
 from __future__ import annotations
+import __future__
 
 import argparse
 import os
@@ -159,7 +160,8 @@ def project_env_files(project: Path, package: str, blocks: list[Block]) -> list[
     taken from the same block that is written into the project."""
     block = next(b for b in blocks if b.attrs.get("file") == "db/configuration/env_files.py")
     namespace: dict = {"__name__": "env_files_from_reference"}
-    exec(compile(block.code, str(SOURCE), "exec"), namespace)  # the reference's own code
+    flags = __future__.annotations.compiler_flag  # its `Path | None` on Pythons before 3.10
+    exec(compile(block.code, str(SOURCE), "exec", flags, dont_inherit=True), namespace)
     start = project / package / "configuration" / "env_files.py"
     return list(namespace["env_files"](start))
 

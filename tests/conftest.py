@@ -9,6 +9,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The fixture projects are users' projects with tests of their own, run in their own venvs
+# by test_fixture_projects.py; pytest here must not collect them or load their conftest.py.
+collect_ignore = ["fixtures"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -48,3 +51,30 @@ def find_python(version: str) -> str | None:
         if done.returncode == 0 and done.stdout.decode().startswith(f"Python {version}."):
             return candidate
     return None
+
+
+def postgres_admin(*statements: str) -> None:
+    """Run each statement on the `postgres` database of the server in TEST_POSTGRES_URL,
+    outside a transaction (CREATE DATABASE needs that)."""
+    import asyncio
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(os.environ["TEST_POSTGRES_URL"])
+
+    async def run() -> None:
+        conn = await asyncpg.connect(
+            user=url.username,
+            password=url.password,
+            host=url.host,
+            port=url.port,
+            database="postgres",
+        )
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())

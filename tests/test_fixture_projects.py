@@ -14,7 +14,6 @@ exactly one file, or stopped with nothing written.
 from __future__ import annotations
 
 import ast
-import asyncio
 import json
 import os
 import re
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import pytest
 import snippets
-from conftest import ROOT, find_python, need_server
+from conftest import ROOT, find_python, need_server, postgres_admin
 from sqlalchemy.engine import make_url
 
 FIXTURES = ROOT / "tests" / "fixtures" / "projects"
@@ -79,27 +78,12 @@ def database_for(name: str) -> dict[str, str]:
         "db": f"fx_{slug}",
     }
 
-    async def create() -> None:
-        import asyncpg
-
-        conn = await asyncpg.connect(
-            user=admin.username,
-            password=admin.password,
-            host=admin.host,
-            port=admin.port,
-            database="postgres",
-        )
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{values["db"]}" WITH (FORCE)')
-            await conn.execute(f'DROP ROLE IF EXISTS "{values["user"]}"')
-            await conn.execute(
-                f"CREATE ROLE \"{values['user']}\" LOGIN PASSWORD '{values['password']}'"
-            )
-            await conn.execute(f'CREATE DATABASE "{values["db"]}" OWNER "{values["user"]}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
+    postgres_admin(
+        f'DROP DATABASE IF EXISTS "{values["db"]}" WITH (FORCE)',
+        f'DROP ROLE IF EXISTS "{values["user"]}"',
+        f"CREATE ROLE \"{values['user']}\" LOGIN PASSWORD '{values['password']}'",
+        f'CREATE DATABASE "{values["db"]}" OWNER "{values["user"]}"',
+    )
     return values
 
 

@@ -154,3 +154,25 @@ def test_the_probe_runs_on_old_pythons() -> None:
             answer = preflight.probe(Path(old), ["fastapi", "pip"])
             assert answer["python"].startswith(version + "."), answer
             assert set(answer["packages"]) == {"fastapi", "pip"}
+
+
+def test_the_script_itself_runs_on_old_pythons(tmp_path: Path) -> None:
+    """`python3` may be older than the project's interpreter: the script runs on it, and
+    checks the project's (here --python)."""
+    found = {v: find_python(v) for v in ("3.8", "3.9", "3.10")}
+    if not any(found.values()):
+        pytest.skip("no Python 3.8-3.10 on this machine")
+    for version, old in found.items():
+        if not old:
+            continue
+        project = tmp_path / version
+        project.mkdir()
+        done = subprocess.run(
+            [old, str(ROOT / "scripts" / "scaffold_db.py"), "sqlite", "--project", str(project)]
+            + ["--package", "app/db", "--python", sys.executable],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, (version, done.stderr)
+        assert (project / "app" / "db" / "configuration" / "env_files.py").is_file()

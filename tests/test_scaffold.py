@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import snippets
-from conftest import ROOT, need_server
+from conftest import ROOT, need_server, postgres_admin
 from sqlalchemy.engine import make_url
 
 SCAFFOLD = ROOT / "scripts" / "scaffold_db.py"
@@ -71,35 +71,24 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def create_database(admin_url: str, name: str) -> None:
     """A fresh database (PostgreSQL or MariaDB) for one combination."""
     url = make_url(admin_url)
+    if url.get_backend_name() == "postgresql":
+        postgres_admin(
+            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+        )
+        return
 
     async def run() -> None:
-        if url.get_backend_name() == "postgresql":
-            import asyncpg
+        import aiomysql
 
-            conn = await asyncpg.connect(
-                user=url.username,
-                password=url.password,
-                host=url.host,
-                port=url.port,
-                database="postgres",
-            )
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                await conn.execute(f'CREATE DATABASE "{name}"')
-            finally:
-                await conn.close()
-        else:
-            import aiomysql
-
-            conn = await aiomysql.connect(
-                user=url.username, password=url.password, host=url.host, port=url.port
-            )
-            try:
-                async with conn.cursor() as cur:
-                    await cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-                    await cur.execute(f"CREATE DATABASE `{name}`")
-            finally:
-                conn.close()
+        conn = await aiomysql.connect(
+            user=url.username, password=url.password, host=url.host, port=url.port
+        )
+        try:
+            async with conn.cursor() as cur:
+                await cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+                await cur.execute(f"CREATE DATABASE `{name}`")
+        finally:
+            conn.close()
 
     asyncio.run(run())
 
