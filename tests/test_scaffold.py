@@ -225,25 +225,47 @@ def test_existing_env_is_kept(tmp_path: Path) -> None:
     assert (tmp_path / ".env").read_text() == "DB_PASSWORD=secret\n"
 
 
+def readable_copy_of_the_script(top: Path) -> Path:
+    """The script and what it reads, in a folder anyone may read: the checkout itself may sit
+    in a private (0700) folder that another user cannot enter."""
+    import shutil
+
+    for rel in (
+        "scripts/scaffold_db.py",
+        "scripts/preflight.py",
+        "scripts/contract.json",
+        "skills/async-db-layer/references/db-package.md",
+    ):
+        (top / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / rel, top / rel)
+    for path in [top, *top.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return top / "scripts" / "scaffold_db.py"
+
+
 def test_unwritable_destination() -> None:
     """A folder the user may not write to; as root (CI), the script runs as nobody."""
     import shutil
     import tempfile
 
-    folder = Path(tempfile.mkdtemp(prefix="scaffold-ro-", dir="/tmp"))
+    top = Path(tempfile.mkdtemp(prefix="scaffold-ro-", dir="/tmp"))
+    folder = top / "project"
+    folder.mkdir()
     try:
+        script = readable_copy_of_the_script(top / "plugin")
+        top.chmod(0o755)
         folder.chmod(0o555 if os.geteuid() else 0o755)  # root owns it; nobody may not write
         # nobody cannot reach the venv's interpreter under /root: use the system Python
         prefix = ["runuser", "-u", "nobody", "--", BARE_PYTHON] if os.geteuid() == 0 else []
         done = subprocess.run(
-            [*(prefix or [sys.executable]), str(SCAFFOLD), "sqlite", "--project", str(folder)],
+            [*(prefix or [sys.executable]), str(script), "sqlite", "--project", str(folder)],
             capture_output=True,
             text=True,
             timeout=60,
         )
     finally:
         folder.chmod(0o755)
-        shutil.rmtree(folder)
+        shutil.rmtree(top)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "its folder is not writable; fix the permissions" in done.stderr
 
