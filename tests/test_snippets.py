@@ -220,12 +220,14 @@ def test_bash_runs_in_the_project_and_fails_on_nonzero_exit() -> None:
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ('pip install "sqlalchemy[asyncio]" aiosqlite', None),
-        ("uv add asyncpg pydantic-settings", None),
+        ('pip install "sqlalchemy[asyncio]>=2.0.50" "aiosqlite>=0.20"', None),
+        ("uv add 'asyncpg>=0.29' 'pydantic-settings>=2.6'", None),
         ("pip install flask", "flask is not declared in pyproject.toml"),
-        ('pip install "sqlalchemy[nosuchextra]"', "sqlalchemy has no extra [nosuchextra]"),
-        ('pip install "sqlalchemy[mypy]"', "sqlalchemy[mypy] is not what pyproject.toml installs"),
-        ('pip install "sqlalchemy<2.0"', "does not admit the tested version"),
+        ('pip install "sqlalchemy[nosuchextra]>=2.0.50"', "sqlalchemy has no extra [nosuchextra]"),
+        ('pip install "sqlalchemy[mypy]>=2.0.50"', "sqlalchemy[mypy] is not what pyproject.toml"),
+        ('pip install "sqlalchemy>=2.0.50,<2.0"', "does not admit the tested version"),
+        ("pip install asyncpg", "write asyncpg>=0.29: every install line carries the floor"),
+        ('pip install "fastapi>=0.100"', "write fastapi>=0.121"),
     ],
 )
 def test_install_lines_are_checked_against_pyproject(line: str, message: str | None) -> None:
