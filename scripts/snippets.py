@@ -308,6 +308,28 @@ def module_name(rel_file: str) -> str | None:
 # --- backends ---------------------------------------------------------------------------
 
 
+def project_files(doc: Document, backend: str) -> list[Block]:
+    """The file= blocks written before the document runs: those of the documents it uses
+    first, then its own (import=no files come later, in their turn)."""
+    return [
+        block
+        for current in [*used_documents(doc), doc]
+        for block in current.blocks
+        if block.attrs.get("file")
+        and not block.error
+        and not block.inline
+        and backend in planned(current, block)
+    ]
+
+
+def materialize(doc: Document, backend: str, dest: Path) -> list[Path]:
+    """Write the project a document builds (its files, as a reader would copy them) into
+    `dest`, outside any test run: the benchmark serves the taught apps from there."""
+    run = DocumentRun(doc, backend)
+    run.project = dest
+    return [run._write(block) for block in project_files(doc, backend)]
+
+
 def postgres_admin_url() -> str | None:
     return os.environ.get("TEST_POSTGRES_URL") or None
 
@@ -391,25 +413,10 @@ class DocumentRun:
     def start(self) -> None:
         tmp = tempfile.mkdtemp(prefix="snippet-")
         self.project = Path(tmp)
-        for used in used_documents(self.doc):  # their files first; the same path twice fails
+        for used in used_documents(self.doc):
             linecache.cache[used.rel] = (len(used.text), None, used.text.splitlines(True), used.rel)
-            for block in used.blocks:
-                if (
-                    block.attrs.get("file")
-                    and not block.error
-                    and not block.inline
-                    and self.backend in planned(used, block)
-                ):
-                    self._write(block)
-        for block in self.doc.blocks:
-            target = block.attrs.get("file")
-            if (
-                target
-                and not block.error
-                and not block.inline
-                and self.backend in planned(self.doc, block)
-            ):
-                self._write(block)
+        for block in project_files(self.doc, self.backend):
+            self._write(block)
         self._saved_env = dict(os.environ)
         self._saved_cwd = os.getcwd()
         self._saved_path = list(sys.path)
