@@ -152,8 +152,11 @@ class Proxies:
         async def measure(delay: float) -> float:
             probe.delay = delay
             conn = await asyncpg.connect(
-                user=server.username, password=server.password, host="127.0.0.1",
-                port=probe.port, database="postgres",
+                user=server.username,
+                password=server.password,
+                host="127.0.0.1",
+                port=probe.port,
+                database="postgres",
             )
             try:
                 times = []
@@ -192,7 +195,10 @@ def admin(url: URL, *statements: str) -> None:
 
     async def run() -> None:
         conn = await asyncpg.connect(
-            user=url.username, password=url.password, host=url.host, port=url.port,
+            user=url.username,
+            password=url.password,
+            host=url.host,
+            port=url.port,
             database="postgres",
         )
         try:
@@ -245,7 +251,11 @@ def serve(variant: Variant, proxies: Proxies, server: URL, index: int) -> Served
     folder = tempfile.TemporaryDirectory(prefix="bench-")
     app = variant.prepare(Path(folder.name))
     database = f"bench_{index}_{os.getpid()}"
-    admin(server, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)', f'CREATE DATABASE "{database}"')
+    admin(
+        server,
+        f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)',
+        f'CREATE DATABASE "{database}"',
+    )
     proxy = proxies.new()
     url = server.set(drivername="postgresql+asyncpg", host="127.0.0.1", port=proxy.port)
     url = url.set(database=database).render_as_string(hide_password=False)
@@ -268,11 +278,17 @@ def serve(variant: Variant, proxies: Proxies, server: URL, index: int) -> Served
             break
         except httpx.TransportError:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{variant.name} did not start: {process.stderr.read()}") from None
+                raise RuntimeError(
+                    f"{variant.name} did not start: {process.stderr.read()}"
+                ) from None
             time.sleep(0.1)
     served = Served(variant, proxy, process, client, database, folder)
     if variant.name.startswith("async-sqlmodel"):  # its tables come from a call, not the lifespan
-        create = "import asyncio, app.models; from app.database import create_db_and_tables as c; asyncio.run(c())"
+        create = (
+            "import asyncio, app.models\n"
+            "from app.database import create_db_and_tables\n"
+            "asyncio.run(create_db_and_tables())"
+        )
         subprocess.run([sys.executable, "-c", create], cwd=folder.name, env=env, check=True)
     if "fastapi-app" in variant.name:
         create = (

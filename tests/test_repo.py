@@ -87,3 +87,14 @@ def test_prompts_claim_no_version_below_the_floor() -> None:
                 if Version(version).release < floor and "below" not in line:
                     below.append(f"{path.relative_to(ROOT)}:{number}: {name} {version}")
     assert not below, below
+
+
+def test_the_connections_module_is_one_code() -> None:
+    """db/core/connections.py of the layer is the code of references/connections.md."""
+
+    def block(rel: str, path: str) -> str:
+        doc = snippets.parse_document(ROOT / rel)
+        return next(b.code for b in doc.blocks if b.attrs.get("file") == path)
+
+    layer = block("skills/async-db-layer/references/db-package.md", "db/core/connections.py")
+    assert layer == block("references/connections.md", "app/connections.py")

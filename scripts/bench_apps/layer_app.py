@@ -9,13 +9,12 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
+from benchdb import check_database, dispose_engine, get_engine
+from benchdb.session import dependencies
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
 from sqlalchemy import String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-from benchdb import check_database, dispose_engine, get_engine
-from benchdb.session import dependencies
 
 DBSession = dependencies.DBSession
 ReadSession = getattr(dependencies, "ReadSession", DBSession)  # reads, where the layer has one

@@ -66,7 +66,10 @@ async def list_items(limit: int = 20, offset: int = 0) -> dict:
         offset,
     )
     total = rows[0]["total"] if rows else 0
-    return {"items": [{k: r[k] for k in ("id", "name", "created_at")} for r in rows], "total": total}
+    return {
+        "items": [{k: r[k] for k in ("id", "name", "created_at")} for r in rows],
+        "total": total,
+    }
 
 
 @app.post("/items", status_code=201)
