@@ -337,6 +337,20 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def startup_round_trips(proxies: Proxies, server: URL) -> int:
+    """check_database() on a fresh engine of the scaffolded layer: login, SQLAlchemy's
+    first-connect queries and the SELECT 1."""
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+        prepare_layer(Path(folder))
+        proxy = proxies.new()
+        url = server.set(drivername="postgresql+asyncpg", host="127.0.0.1", port=proxy.port)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DATABASE_URL"))}
+        env |= {"DATABASE_URL": url.render_as_string(hide_password=False), "PYTHONPATH": folder}
+        check = "import asyncio, benchdb; asyncio.run(benchdb.check_database())"
+        subprocess.run([sys.executable, "-c", check], cwd=folder, env=env, check=True)
+        return proxy.round_trips
+
+
 def run(requests: int, counts_only: bool, names: list[str] | None = None) -> dict:
     server = make_url(os.environ["TEST_POSTGRES_URL"])
     proxies = Proxies(server.host, server.port)
@@ -350,6 +364,7 @@ def run(requests: int, counts_only: bool, names: list[str] | None = None) -> dic
             name: {e: max(runs) for e, runs in by_endpoint.items()}
             for name, by_endpoint in count_round_trips(served).items()
         }
+        result["startup_round_trips"] = startup_round_trips(proxies, server)
         if not counts_only:
             for label, round_trip in (("loopback", 0.0), ("1ms", 0.001)):
                 proxies.set_delay(round_trip)
@@ -384,6 +399,7 @@ def table(result: dict) -> str:
     ]
     for name, counts in result["round_trips"].items():
         lines.append(f"| {name} | {counts['get']} | {counts['list']} | {counts['post']} |")
+    lines += ["", f"check_database() on a fresh engine: {result['startup_round_trips']} round trips"]
     for label, by_variant in result["latency_ms"].items():
         base = by_variant[floor]
         injected = result.get("injected_round_trip_ms", 0)

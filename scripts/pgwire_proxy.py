@@ -10,7 +10,7 @@ server's ReadyForQuery messages and the statements the client sent (Query and Pa
 long, so each round trip gains `delay` once: this kernel has no netem, and the relay stands
 in for a network. Bytes keep their order. The event loop sleeps in whole milliseconds, so
 measure what a delay really adds (bench.py does) rather than trusting the setting. TLS cannot
-be read: the client must not get a yes to an SSL request (the test servers have TLS off).
+be read: round trips are still counted (they need no parsing), the other counts stop.
 
     proxy = Proxy(upstream_host, upstream_port)
     await proxy.start()                 # proxy.port is where clients connect
@@ -118,9 +118,12 @@ class FrontendCounter:
         self.started = False
         self.encryption_requests = 0  # each is answered by one untyped byte
         self.waiting = False  # the client sent something the server has not answered yet
+        self.encrypted = False  # the server said yes to TLS: nothing more can be parsed
 
     def feed(self, chunk: bytes) -> None:
         self.waiting = True
+        if self.encrypted:
+            return
         self.buffer += chunk
         while True:
             if not self.started:
@@ -159,9 +162,15 @@ class BackendCounter:
         if self.frontend.waiting:  # the first answer to what the client sent
             self.frontend.waiting = False
             self.proxy.round_trips += 1
+        if self.frontend.encrypted:
+            return
         self.buffer += chunk
         while self.frontend.encryption_requests and self.buffer:
             self.frontend.encryption_requests -= 1
+            if self.buffer[:1] == b"S":  # TLS from here on
+                self.frontend.encrypted = True
+                self.frontend.buffer = self.buffer = b""
+                return
             self.buffer = self.buffer[1:]
         while len(self.buffer) >= 5:
             kind = self.buffer[:1]
