@@ -399,7 +399,10 @@ def table(result: dict) -> str:
     ]
     for name, counts in result["round_trips"].items():
         lines.append(f"| {name} | {counts['get']} | {counts['list']} | {counts['post']} |")
-    lines += ["", f"check_database() on a fresh engine: {result['startup_round_trips']} round trips"]
+    lines += [
+        "",
+        f"check_database() on a fresh engine: {result['startup_round_trips']} round trips",
+    ]
     for label, by_variant in result["latency_ms"].items():
         base = by_variant[floor]
         injected = result.get("injected_round_trip_ms", 0)
