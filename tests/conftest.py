@@ -78,3 +78,29 @@ def postgres_admin(*statements: str) -> None:
             await conn.close()
 
     asyncio.run(run())
+
+
+@pytest.fixture(scope="module")
+def layer_package(tmp_path_factory: pytest.TempPathFactory):
+    """The scaffolded db/ package (PostgreSQL), imported as `propdb` (imports inside it are
+    relative, so any name works): the reference's own code, not a copy."""
+    import importlib
+    import subprocess
+    import sys
+
+    project = tmp_path_factory.mktemp("layer")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "scaffold_db.py"), "postgres"]
+        + ["--project", str(project), "--package", "propdb", "--no-migrations"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    sys.path.insert(0, str(project))
+    try:
+        yield importlib.import_module("propdb")
+    finally:
+        sys.path.remove(str(project))
+        for name in [m for m in sys.modules if m == "propdb" or m.startswith("propdb.")]:
+            del sys.modules[name]

@@ -54,7 +54,7 @@ async def main() -> None:
         DB_NAME=DATABASE,
         DB_USER=BOUNCER.username,
         DB_PASSWORD=BOUNCER.password,
-        DB_SUPABASE_POOLER="transaction",
+        DB_POOLER="transaction",
     )
     import db
     from db.core.engine import get_read_sessionmaker

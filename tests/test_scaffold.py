@@ -107,7 +107,7 @@ def env_file(backend: str, project: Path, database: str) -> str:
         f"DB_PASSWORD={url.password}",
     ]
     if backend == "supabase":
-        lines.append("DB_SUPABASE_POOLER=transaction")  # TLS stays on: PgBouncer requires it
+        lines.append("DB_POOLER=transaction")  # TLS stays on: PgBouncer requires it
     return "\n".join(lines) + "\n"
 
 
@@ -399,7 +399,9 @@ async def main():
             await session.execute(select(literal(i) + 1))
 
     results = await asyncio.gather(*[one(i) for i in range(50)], return_exceptions=True)
-    print(sum("prepared statement" in str(r) for r in results if isinstance(r, Exception)))
+    failed = [str(r) for r in results if isinstance(r, Exception)]
+    print(sum("prepared statement" in f for f in failed))
+    print(sum("set DB_POOLER=transaction" in f for f in failed))
     await db.dispose_engine()
 
 
@@ -407,21 +409,28 @@ asyncio.run(main())
 """
 
 
-def test_supabase_settings_are_what_make_the_transaction_pooler_work(tmp_path: Path) -> None:
-    """Control: plain PostgreSQL settings through the same PgBouncer do fail."""
+def test_transaction_pooler_setting_is_what_makes_pgbouncer_work(tmp_path: Path) -> None:
+    """Through PgBouncer in transaction mode: the Supabase connector (DB_POOLER by its port or
+    set) and the postgres one with DB_POOLER=transaction work; the control, postgres without
+    it, fails, and each failure says which setting to add."""
     if not os.environ.get("TEST_PGBOUNCER_URL"):
         need_server("PgBouncer", "set TEST_PGBOUNCER_URL, or run scripts/test.sh")
     assert scaffold(tmp_path, "supabase").returncode == 0
-    errors = {}
-    for backend in ("postgres", "supabase"):
-        text = env_file("supabase", tmp_path, "postgres").replace(
-            "DB_TYPE=supabase", f"DB_TYPE={backend}"
-        )
+    base = env_file("supabase", tmp_path, "postgres").replace("DB_POOLER=transaction\n", "")
+    results = {}
+    for case, backend, pooler in [
+        ("control", "postgres", ""),
+        ("supabase", "supabase", "DB_POOLER=transaction\n"),
+        ("postgres", "postgres", "DB_POOLER=transaction\n"),
+    ]:
+        text = base.replace("DB_TYPE=supabase", f"DB_TYPE={backend}") + pooler
         ran = run_in_project(tmp_path, CONCURRENT, text + "DB_SSL=require\n")
         assert ran.returncode == 0, ran.stderr[-3000:]
-        errors[backend] = int(ran.stdout.strip().splitlines()[-1])
-    assert errors["postgres"] > 0, "the control did not fail: the test could not tell"
-    assert errors["supabase"] == 0, errors
+        results[case] = [int(n) for n in ran.stdout.split()[-2:]]
+    failed, hinted = results["control"]
+    assert failed > 0, "the control did not fail: the test could not tell"
+    assert hinted == failed, results  # every failure names the setting
+    assert results["supabase"] == [0, 0] and results["postgres"] == [0, 0], results
 
 
 @pytest.mark.skipif(not os.environ.get("FLOOR_RUN"), reason="only in the floor run (.venv-floor)")

@@ -8,41 +8,20 @@ scaffolded into a temporary project, not a copy.
 
 from __future__ import annotations
 
-import importlib
 import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-SCAFFOLD = ROOT / "scripts" / "scaffold_db.py"
 MARKERS = (".git", "uv.lock", "poetry.lock")
 
 
 @pytest.fixture(scope="module")
-def layer(tmp_path_factory: pytest.TempPathFactory):
-    """The scaffolded package, imported as `propdb` (any name works: imports are relative)."""
-    project = tmp_path_factory.mktemp("layer")
-    done = subprocess.run(
-        [sys.executable, str(SCAFFOLD), "postgres", "--project", str(project)]
-        + ["--package", "propdb", "--no-migrations"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    sys.path.insert(0, str(project))
-    try:
-        yield importlib.import_module("propdb.configuration.settings")
-    finally:
-        sys.path.remove(str(project))
-        for name in [m for m in sys.modules if m == "propdb" or m.startswith("propdb.")]:
-            del sys.modules[name]
+def layer(layer_package):
+    return layer_package.configuration.settings
 
 
 # A project: folders from the top down to the package, which folders hold a .env, and where
