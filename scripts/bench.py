@@ -49,6 +49,26 @@ class Variant:
     body: Callable[[int], dict]  # the POST body for the n-th row
     floor: bool = False
     env: dict[str, str] = field(default_factory=dict)
+    create_tables: str = ""  # Python run in the project once it is written
+
+
+SQLMODEL_TABLES = """
+import asyncio, app.models
+from app.database import create_db_and_tables
+asyncio.run(create_db_and_tables())
+"""
+ORM_TABLES = """
+import asyncio
+from app.database import engine
+from app.models import Base
+
+async def create():
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    await engine.dispose()
+
+asyncio.run(create())
+"""
 
 
 def prepare_floor(folder: Path) -> str:
@@ -110,12 +130,14 @@ VARIANTS = [
         prepare_document("skills/async-sqlalchemy/references/fastapi-app.md"),
         {"get": "/users/{id}", "list": "/users?limit=20", "post": "/users"},
         user,
+        create_tables=ORM_TABLES,
     ),
     Variant(
         "async-sqlmodel ServiceBase app",
         prepare_document("skills/async-sqlmodel/references/fastapi-integration.md"),
         {"get": "/users/{id}", "list": "/users?limit=20", "post": "/users"},
         sqlmodel_user,
+        create_tables=SQLMODEL_TABLES,
     ),
 ]
 
@@ -247,6 +269,35 @@ class Served:
         self.folder.cleanup()
 
 
+def run_in(folder: str, code: str, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-c", code], cwd=folder, env=env, check=True, timeout=120)
+
+
+def start_server(app: str, folder: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """uvicorn serving `app` from `folder` on a free loopback port; (process, base URL)."""
+    port = free_port()
+    log = Path(folder) / "server.log"  # a file, not a pipe: a full pipe would stall the server
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--log-level", "warning"],
+            cwd=folder,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"{base}/openapi.json", timeout=5)
+            return process, base
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"{app} did not start: {log.read_text()[-3000:]}") from None
+            time.sleep(0.1)
+
+
 def serve(variant: Variant, proxies: Proxies, server: URL, index: int) -> Served:
     folder = tempfile.TemporaryDirectory(prefix="bench-")
     app = variant.prepare(Path(folder.name))
@@ -261,43 +312,11 @@ def serve(variant: Variant, proxies: Proxies, server: URL, index: int) -> Served
     url = url.set(database=database).render_as_string(hide_password=False)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DATABASE_URL"))}
     env |= {"DATABASE_URL": url, "PYTHONPATH": folder.name} | variant.env
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--log-level", "warning"],
-        cwd=folder.name,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            client.get("/openapi.json")
-            break
-        except httpx.TransportError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"{variant.name} did not start: {process.stderr.read()}"
-                ) from None
-            time.sleep(0.1)
+    process, base = start_server(app, folder.name, env)
+    client = httpx.Client(base_url=base, timeout=30)
     served = Served(variant, proxy, process, client, database, folder)
-    if variant.name.startswith("async-sqlmodel"):  # its tables come from a call, not the lifespan
-        create = (
-            "import asyncio, app.models\n"
-            "from app.database import create_db_and_tables\n"
-            "asyncio.run(create_db_and_tables())"
-        )
-        subprocess.run([sys.executable, "-c", create], cwd=folder.name, env=env, check=True)
-    if "fastapi-app" in variant.name:
-        create = (
-            "import asyncio; from app.database import engine; from app.models import Base\n"
-            "async def c():\n    async with engine.begin() as conn:\n"
-            "        await conn.run_sync(Base.metadata.create_all)\n    await engine.dispose()\n"
-            "asyncio.run(c())"
-        )
-        subprocess.run([sys.executable, "-c", create], cwd=folder.name, env=env, check=True)
+    if variant.create_tables:
+        run_in(folder.name, variant.create_tables, env)
     first = served.request("post").json()
     served.an_id = first["id"]
     for _ in range(29):
