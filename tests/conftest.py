@@ -56,28 +56,10 @@ def find_python(version: str) -> str | None:
 def postgres_admin(*statements: str) -> None:
     """Run each statement on the `postgres` database of the server in TEST_POSTGRES_URL,
     outside a transaction (CREATE DATABASE needs that)."""
-    import asyncio
-
-    import asyncpg
+    import bench
     from sqlalchemy.engine import make_url
 
-    url = make_url(os.environ["TEST_POSTGRES_URL"])
-
-    async def run() -> None:
-        conn = await asyncpg.connect(
-            user=url.username,
-            password=url.password,
-            host=url.host,
-            port=url.port,
-            database="postgres",
-        )
-        try:
-            for statement in statements:
-                await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
+    bench.admin(make_url(os.environ["TEST_POSTGRES_URL"]), *statements)
 
 
 @pytest.fixture(scope="module")

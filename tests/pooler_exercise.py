@@ -23,18 +23,23 @@ BOUNCER = make_url(os.environ["TEST_PGBOUNCER_URL"])
 DATABASE = os.environ["POOLER_DATABASE"]  # fresh: the pooler's server connections are ours
 
 
-async def left_on_server_connections() -> int:
-    """Named prepared statements on the pooler's server connections: ask often enough that
-    each of them (default_pool_size = 10) answers."""
-    conn = await asyncpg.connect(
-        host=BOUNCER.host,
-        port=BOUNCER.port,
+async def connect(port: int) -> asyncpg.Connection:
+    """Raw asyncpg to the pooler (directly, or through the counting proxy): TLS, no cache."""
+    return await asyncpg.connect(
+        host=BOUNCER.host if port == BOUNCER.port else "127.0.0.1",
+        port=port,
         user=BOUNCER.username,
         password=BOUNCER.password,
         database=DATABASE,
         ssl="require",
         statement_cache_size=0,
     )
+
+
+async def left_on_server_connections() -> int:
+    """Named prepared statements on the pooler's server connections: ask often enough that
+    each of them (default_pool_size = 10) answers."""
+    conn = await connect(BOUNCER.port)
     try:
         seen = [
             await conn.fetchval("SELECT count(*) FROM pg_prepared_statements") for _ in range(60)
@@ -71,15 +76,7 @@ async def main() -> None:
     await read(1)
     print(f"layer read round trips: {proxy.round_trips - before}")
 
-    raw = await asyncpg.connect(
-        host="127.0.0.1",
-        port=proxy.port,
-        user=BOUNCER.username,
-        password=BOUNCER.password,
-        database=DATABASE,
-        ssl="require",
-        statement_cache_size=0,
-    )
+    raw = await connect(proxy.port)
     await raw.fetchval("SELECT $1::int + 1", 1)
     before = proxy.round_trips
     await raw.fetchval("SELECT $1::int + 1", 2)
