@@ -98,3 +98,46 @@ def test_the_connections_module_is_one_code() -> None:
 
     layer = block("skills/async-db-layer/references/db-package.md", "db/core/connections.py")
     assert layer == block("references/connections.md", "app/connections.py")
+
+
+def heading_slug(text: str) -> str:
+    """The anchor GitHub (and Claude Code's renderer) gives a heading."""
+    import re
+
+    text = text.strip().lower().replace("`", "")
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def test_long_references_open_with_a_section_head() -> None:
+    """A reference over 300 lines opens with `| section | when you need it |`, listing every
+    `## ` section, each link landing on a heading of the file."""
+    import re
+
+    problems = []
+    for path in sorted([*ROOT.glob("references/*.md"), *ROOT.glob("skills/*/references/*.md")]):
+        lines = path.read_text(encoding="utf-8").split("\n")
+        if len(lines) <= 300:
+            continue
+        doc = snippets.parse_document(path)
+        fenced = {n for b in doc.blocks for n in range(b.line, b.line + b.code.count("\n") + 2)}
+        headings = [
+            line[3:]
+            for n, line in enumerate(lines, start=1)
+            if line.startswith("## ") and n not in fenced
+        ]
+        head = next(
+            (i for i, line in enumerate(lines[:12]) if line.startswith("| section |")), None
+        )
+        rel = path.relative_to(ROOT)
+        if head is None:
+            problems.append(f"{rel}: no `| section | when you need it |` head in its first lines")
+            continue
+        links = re.findall(r"^\| \[[^\]]+\]\(#([^)]+)\)", "\n".join(lines[head : head + 40]), re.M)
+        slugs = [heading_slug(h) for h in headings]
+        problems += [f"{rel}: #{link} is no heading" for link in links if link not in slugs]
+        problems += [
+            f"{rel}: section {h!r} is not in the head"
+            for h, s in zip(headings, slugs, strict=True)
+            if s not in links
+        ]
+    assert not problems, problems
