@@ -37,6 +37,7 @@ import pgwire_proxy  # noqa: E402
 import snippets  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+PRODUCT = ROOT / "skills" / "async-db-layer" / "scripts"
 APPS = Path(__file__).resolve().parent / "bench_apps"
 ENDPOINTS = ("get", "list", "post")
 
@@ -78,7 +79,7 @@ def prepare_floor(folder: Path) -> str:
 
 def prepare_layer(folder: Path) -> str:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "scaffold_db.py"), "postgres"]
+        [sys.executable, str(PRODUCT / "scaffold_db.py"), "postgres"]
         + ["--project", str(folder), "--package", "benchdb", "--no-migrations"],
         capture_output=True,
         text=True,

@@ -30,16 +30,16 @@ if [ ! -f "$stamp" ]; then
 fi
 
 # The floor set: the oldest Python and library versions the contract supports
-# (scripts/contract.json), so that every block also runs where users are on the floor.
-FLOOR_PYTHON=${FLOOR_PYTHON:-python$("$PYTHON" -c 'import json; print(json.load(open("scripts/contract.json"))["python"]["floor"])')}
-floor_stamp=.venv-floor/.installed-$(cat pyproject.toml scripts/contract.json | sha256sum | cut -c1-16)
+# (skills/async-db-layer/scripts/contract.json), so that every block also runs where users are on the floor.
+FLOOR_PYTHON=${FLOOR_PYTHON:-python$("$PYTHON" -c 'import json; print(json.load(open("skills/async-db-layer/scripts/contract.json"))["python"]["floor"])')}
+floor_stamp=.venv-floor/.installed-$(cat pyproject.toml skills/async-db-layer/scripts/contract.json | sha256sum | cut -c1-16)
 if [ ! -f "$floor_stamp" ]; then
   if command -v "$FLOOR_PYTHON" >/dev/null; then
-    say "installing the floor set into .venv-floor ($FLOOR_PYTHON, scripts/contract.json)"
+    say "installing the floor set into .venv-floor ($FLOOR_PYTHON, skills/async-db-layer/scripts/contract.json)"
     rm -rf .venv-floor
     "$FLOOR_PYTHON" -m venv .venv-floor
     "$PYTHON" -c 'import json
-for name, spec in json.load(open("scripts/contract.json"))["packages"].items():
+for name, spec in json.load(open("skills/async-db-layer/scripts/contract.json"))["packages"].items():
     print(name + "==" + spec["floor"])' >.venv-floor/constraints.txt
     .venv-floor/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
     .venv-floor/bin/python -m pip install --quiet --disable-pip-version-check \

@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 .venv/bin/python scripts/validate.py
-exec scripts/test.sh tests/test_prompts.py "$@"
+exec scripts/test.sh commands skills agents references "$@"

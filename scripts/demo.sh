@@ -11,7 +11,7 @@ project=${1:-$(mktemp -d -t fastapi-async-db-demo-XXXXXX)}
 mkdir -p "$project/app"
 
 echo "== scaffold into $project"
-"$py" scripts/scaffold_db.py sqlite --project "$project" --package app/db --env
+"$py" skills/async-db-layer/scripts/scaffold_db.py sqlite --project "$project" --package app/db --env
 cp scripts/demo_app.py "$project/app/main.py"
 
 port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

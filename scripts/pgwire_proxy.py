@@ -100,7 +100,7 @@ class Proxy:
             while chunk := await reader.read(65536):
                 count(chunk)
                 queue.put_nowait((time.monotonic() + (self.delay if delayed else 0), chunk))
-            while not queue.empty():
+            while not queue.empty():  # noqa: ASYNC110 - a drain, not a wait for an event
                 await asyncio.sleep(0.001)
             await asyncio.sleep(self.delay if delayed else 0)
         except (ConnectionError, asyncio.IncompleteReadError):

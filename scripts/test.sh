@@ -17,10 +17,10 @@ status=0
 # Only for a whole run (no arguments); CI needs .venv-floor.
 if [ $# -eq 0 ]; then
   if [ -x .venv-floor/bin/python ]; then
-    echo "test: the floor set ($(.venv-floor/bin/python --version), scripts/contract.json)"
+    echo "test: the floor set ($(.venv-floor/bin/python --version), skills/async-db-layer/scripts/contract.json)"
     FLOOR_RUN=1 .venv-floor/bin/python -m pytest -p no:cacheprovider \
-      tests/test_prompts.py tests/test_scaffold.py tests/test_preflight.py \
-      tests/test_settings_properties.py -k "not test_ruff" || status=$?
+      commands skills agents references tests/test_scaffold.py tests/test_preflight.py \
+      tests/test_settings_properties.py -k "not ruff" || status=$?
   elif [ "${CI:-}" = true ]; then
     echo "test: CI=true and no .venv-floor; bootstrap.sh must create it" >&2
     status=1

@@ -8,21 +8,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# What runs in a user's project: the scaffold script, its preflight and the version contract.
+PRODUCT = ROOT / "skills" / "async-db-layer" / "scripts"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # The fixture projects are users' projects with tests of their own, run in their own venvs
 # by test_fixture_projects.py; pytest here must not collect them or load their conftest.py.
 collect_ignore = ["fixtures"]
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--prompts",
-        action="append",
-        default=None,
-        metavar="PATH",
-        help="run the code blocks of these markdown files or folders instead of the plugin's "
-        "commands/, skills/, agents/ and references/ (repeatable)",
-    )
 
 
 def need_server(what: str, hint: str) -> None:
@@ -72,7 +63,7 @@ def layer_package(tmp_path_factory: pytest.TempPathFactory):
 
     project = tmp_path_factory.mktemp("layer")
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "scaffold_db.py"), "postgres"]
+        [sys.executable, str(PRODUCT / "scaffold_db.py"), "postgres"]
         + ["--project", str(project), "--package", "propdb", "--no-migrations"],
         capture_output=True,
         text=True,

@@ -51,8 +51,11 @@ async def count_teams() -> int:
         return await session.scalar(select(func.count()).select_from(Team))
 
 
+FILES = {p.relative_to(PACKAGE).as_posix() for p in Path(PACKAGE).rglob("*.py")}
+
+
 async def main() -> None:
-    files = {p.relative_to(PACKAGE).as_posix() for p in Path(PACKAGE).rglob("*.py")}
+    files = FILES
     assert ("session/dependencies.py" in files) == ("fastapi" in options), files
     assert ("session/unit_of_work.py" in files) == ("uow" in options), files
     connectors = {f for f in files if f.startswith("connectors/") and not f.endswith("__init__.py")}

@@ -16,7 +16,7 @@ from pathlib import Path
 import bench
 import pgwire_proxy
 import pytest
-from conftest import ROOT, need_server, postgres_admin
+from conftest import PRODUCT, ROOT, need_server, postgres_admin
 
 TAUGHT = [v.name for v in bench.VARIANTS if not v.floor]
 
@@ -86,7 +86,7 @@ def test_transaction_pooler_path(tmp_path: Path) -> None:
     if not os.environ.get("TEST_PGBOUNCER_URL"):
         need_server("PgBouncer", "set TEST_PGBOUNCER_URL, or run scripts/test.sh")
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "scaffold_db.py"), "supabase"]
+        [sys.executable, str(PRODUCT / "scaffold_db.py"), "supabase"]
         + ["--project", str(tmp_path), "--no-migrations"],
         capture_output=True,
         text=True,

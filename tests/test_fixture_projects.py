@@ -27,13 +27,13 @@ from pathlib import Path
 
 import pytest
 import snippets
-from conftest import ROOT, find_python, need_server, postgres_admin
+from conftest import PRODUCT, ROOT, find_python, need_server, postgres_admin
 from sqlalchemy.engine import make_url
 
 FIXTURES = ROOT / "tests" / "fixtures" / "projects"
 NAMES = sorted(p.name for p in FIXTURES.iterdir() if (p / "fixture.json").is_file())
-SCAFFOLD = ROOT / "scripts" / "scaffold_db.py"
-CONTRACT = json.loads((ROOT / "scripts" / "contract.json").read_text(encoding="utf-8"))
+SCAFFOLD = PRODUCT / "scaffold_db.py"
+CONTRACT = json.loads((PRODUCT / "contract.json").read_text(encoding="utf-8"))
 SKIP_DIRS = {".venv", ".git", "__pycache__", ".pytest_cache"}
 
 

@@ -16,10 +16,10 @@ import venv
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, find_python
+from conftest import PRODUCT, find_python
 from test_scaffold import requirement, scaffold, snapshot
 
-CONTRACT = json.loads((ROOT / "scripts" / "contract.json").read_text(encoding="utf-8"))
+CONTRACT = json.loads((PRODUCT / "contract.json").read_text(encoding="utf-8"))
 LATEST = {"sqlalchemy": "2.1.9", "greenlet": "3.2.0", "pydantic": "2.14.4"}
 LATEST |= {"pydantic-settings": "2.16.3", "fastapi": "0.165.0", "alembic": "1.20.1"}
 LATEST |= {"asyncpg": "0.32.0", "aiosqlite": "0.22.1"}
@@ -141,7 +141,7 @@ def test_missing_interpreter_is_named(tmp_path: Path) -> None:
 
 def test_the_probe_runs_on_old_pythons() -> None:
     """The probe is plain enough for any Python the user may have on PATH."""
-    sys.path.insert(0, str(ROOT / "scripts"))
+    sys.path.insert(0, str(PRODUCT))
     try:
         import preflight
     finally:
@@ -168,7 +168,7 @@ def test_the_script_itself_runs_on_old_pythons(tmp_path: Path) -> None:
         project = tmp_path / version
         project.mkdir()
         done = subprocess.run(
-            [old, str(ROOT / "scripts" / "scaffold_db.py"), "sqlite", "--project", str(project)]
+            [old, str(PRODUCT / "scaffold_db.py"), "sqlite", "--project", str(project)]
             + ["--package", "app/db", "--python", sys.executable],
             capture_output=True,
             text=True,

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import snippets
-from conftest import ROOT
+from conftest import PRODUCT, ROOT
 
 
 def ruff(*args: str) -> subprocess.CompletedProcess:
@@ -18,9 +18,10 @@ def ruff(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_our_code_passes_ruff() -> None:
-    checked = ruff("check", "--no-cache", "scripts", "tests")
+    ours = ("scripts", "tests", "skills/async-db-layer/scripts")
+    checked = ruff("check", "--no-cache", *ours)
     assert checked.returncode == 0, checked.stdout
-    formatted = ruff("format", "--check", "--no-cache", "scripts", "tests")
+    formatted = ruff("format", "--check", "--no-cache", *ours)
     assert formatted.returncode == 0, formatted.stdout
 
 
@@ -40,8 +41,8 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 
 def test_the_readme_shows_the_version_contract() -> None:
-    """One source: scripts/contract.json; the README's table is its rendering."""
-    sys.path.insert(0, str(ROOT / "scripts"))
+    """One source, contract.json beside scaffold_db.py; the README's table renders it."""
+    sys.path.insert(0, str(PRODUCT))
     try:
         import preflight
     finally:
@@ -57,7 +58,7 @@ def test_pyproject_declares_the_contract_floors() -> None:
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
-    contract = json.loads((ROOT / "scripts" / "contract.json").read_text(encoding="utf-8"))
+    contract = json.loads((PRODUCT / "contract.json").read_text(encoding="utf-8"))
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     declared = {canonicalize_name(r.name): r for r in map(Requirement, project["dependencies"])}
     for name, spec in contract["packages"].items():
@@ -74,7 +75,7 @@ def test_prompts_claim_no_version_below_the_floor() -> None:
 
     from packaging.version import Version
 
-    contract = json.loads((ROOT / "scripts" / "contract.json").read_text(encoding="utf-8"))
+    contract = json.loads((PRODUCT / "contract.json").read_text(encoding="utf-8"))
     floors = {name.lower(): Version(spec["floor"]) for name, spec in contract["packages"].items()}
     mention = re.compile(
         r"\b(SQLAlchemy|FastAPI|SQLModel|Alembic|pydantic)\s+(\d+\.\d+(?:\.\d+)?)\b"

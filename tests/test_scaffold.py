@@ -1,5 +1,5 @@
-"""scripts/scaffold_db.py: every backend and option combination, scaffolded into a fresh
-project and exercised against a real server; and every kind of bad input."""
+"""scaffold_db.py (skills/async-db-layer/scripts/): every backend and option combination,
+scaffolded into a fresh project and exercised against a real server; and every kind of bad input."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 import snippets
-from conftest import ROOT, need_server, postgres_admin
+from conftest import PRODUCT, ROOT, need_server, postgres_admin
 from sqlalchemy.engine import make_url
 
-SCAFFOLD = ROOT / "scripts" / "scaffold_db.py"
-CONTRACT = json.loads((ROOT / "scripts" / "contract.json").read_text(encoding="utf-8"))
+SCAFFOLD = PRODUCT / "scaffold_db.py"
+CONTRACT = json.loads((PRODUCT / "contract.json").read_text(encoding="utf-8"))
 EXERCISE = ROOT / "tests" / "scaffold_exercise.py"
 PACKAGE = "app/db"
 BARE_PYTHON = "/usr/bin/python3"  # Debian's Python: no third-party packages at all
@@ -167,7 +167,7 @@ def test_scaffold_and_exercise(tmp_path: Path, backend, fastapi, uow, custom_poo
 
 def test_scaffold_reads_the_same_blocks_as_the_runner() -> None:
     """One source of truth: the script's small fence reader agrees with markdown-it."""
-    sys.path.insert(0, str(ROOT / "scripts"))
+    sys.path.insert(0, str(PRODUCT))
     try:
         import scaffold_db
     finally:
@@ -231,16 +231,16 @@ def readable_copy_of_the_script(top: Path) -> Path:
     import shutil
 
     for rel in (
-        "scripts/scaffold_db.py",
-        "scripts/preflight.py",
-        "scripts/contract.json",
+        "skills/async-db-layer/scripts/scaffold_db.py",
+        "skills/async-db-layer/scripts/preflight.py",
+        "skills/async-db-layer/scripts/contract.json",
         "skills/async-db-layer/references/db-package.md",
     ):
         (top / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / rel, top / rel)
     for path in [top, *top.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
-    return top / "scripts" / "scaffold_db.py"
+    return top / "skills/async-db-layer/scripts/scaffold_db.py"
 
 
 def test_unwritable_destination() -> None:

@@ -7,12 +7,12 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 import snippets
 from conftest import ROOT, need_server
+from snippets.sandbox import forget_sqlmodel_tables
 
 SAMPLES = ROOT / "tests" / "samples" / "good"
 
@@ -618,7 +618,12 @@ def test_appending_a_raise_to_any_plain_python_block_fails_at_its_line(doc) -> N
         lines.insert(block.end - 1, block.indent + 'raise RuntimeError("x")')
     broken = snippets.parse_text("\n".join(lines), doc.path, doc.rel)
     shifted = {b.line for b in broken.blocks if b.kind == "python" and "file" not in b.attrs}
+    # Line mapping does not depend on the backend: the first one, and another only for
+    # blocks that run there alone.
+    first = doc.backends[0]
     for backend in doc.backends:
+        if backend != first and all(first in snippets.planned(doc, b) for b in blocks):
+            continue
         if backend == "postgres" and not snippets.postgres_admin_url():
             need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
         results = snippets.run_document(broken, backend)
@@ -634,15 +639,67 @@ def test_appending_a_raise_to_any_plain_python_block_fails_at_its_line(doc) -> N
         assert not others, others
 
 
-@pytest.mark.parametrize(("doc", "block"), file_blocks(), ids=lambda v: getattr(v, "id", ""))
-def test_appending_a_raise_to_any_file_block_fails_at_its_line(doc, block) -> None:
-    if "skip" in block.attrs:
-        pytest.skip(f"{block.where} is skipped: {block.attrs['skip']}")
+def importable_file_blocks(doc: snippets.Document, backend: str) -> list[snippets.Block]:
+    return [
+        b
+        for b in doc.blocks
+        if b.kind == "python"
+        and "file" in b.attrs
+        and not (b.error or b.inline or b.skipped)
+        and backend in snippets.planned(doc, b)
+    ]
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [d for d in every_document() if any(b.kind == "python" for b in d.blocks)],
+    ids=lambda d: d.rel,
+)
+def test_appending_a_raise_to_any_file_block_fails_at_its_line(doc) -> None:
+    """One run per document and backend: each file= module in turn is written with a raise
+    appended and imported afresh (with every module of the project forgotten first), and the
+    import fails at the raise's own markdown line: the closing fence's line number."""
+    for backend in doc.backends:
+        blocks = importable_file_blocks(doc, backend)
+        if not blocks:
+            continue
+        if backend == "postgres" and not snippets.postgres_admin_url():
+            need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
+        run = snippets.DocumentRun(doc, backend)
+        try:
+            run.start()
+            for block in blocks:
+                path = (run.project / block.attrs["file"]).resolve()
+                kept, owner = path.read_text(encoding="utf-8"), run.file_map[str(path)]
+                path.write_text(block.code + 'raise RuntimeError("x")\n', encoding="utf-8")
+                run.file_map[str(path)] = block
+                for name, module in list(sys.modules.items()):
+                    if run.sandbox.owns(module):
+                        del sys.modules[name]
+                forget_sqlmodel_tables()
+                with pytest.raises(snippets.BlockFailure) as failure:
+                    run.run(block)
+                message = str(failure.value)
+                # the frame at the raise's line (the markdown itself is not changed here)
+                assert f"\n  {block.rel}:{block.end}: " in message, message
+                assert "RuntimeError: x" in message, message
+                path.write_text(kept, encoding="utf-8")
+                run.file_map[str(path)] = owner
+        finally:
+            run.close()
+
+
+@pytest.mark.parametrize(
+    ("doc", "block"),
+    [(d, b) for d, b in file_blocks() if b.inline and not b.skipped],
+    ids=lambda v: getattr(v, "id", ""),
+)
+def test_appending_a_raise_to_an_import_no_file_fails_at_its_line(doc, block) -> None:
+    """An import=no file is loaded by a later block's tool; that block fails, pointing at the
+    raise's markdown line."""
     broken = mutate(doc, block, append='raise RuntimeError("x")')
     results = snippets.run_document(broken, first_backend(doc, block), stop_on_failure=True)
     messages = failures(results)
-    # the first block to load the file fails (for import=no, the block whose tool loads it),
-    # and its message points at the raise's own markdown line
     raised = f"{block.rel}:{block.end}: raise RuntimeError"
     assert any(raised in m and "RuntimeError: x" in m for m in messages), messages
 
@@ -670,6 +727,14 @@ def test_deleting_a_fence_language_fails_at_its_line(doc, block) -> None:
     )
 
 
+def pytest_on(*args: str) -> subprocess.CompletedProcess:
+    """pytest in a subprocess, with the plugin as a user outside this repository loads it."""
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
+    command += ["-p", "snippets.pytest_plugin"]
+    env = {**os.environ, "CI": "", "PYTHONPATH": str(ROOT / "scripts")}
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+
+
 def test_pytest_run_names_the_block_that_failed(tmp_path: Path) -> None:
     source = SAMPLES / "sample-skill.md"
     doc = snippets.parse_document(source)
@@ -678,49 +743,38 @@ def test_pytest_run_names_the_block_that_failed(tmp_path: Path) -> None:
     lines = doc.text.split("\n")
     lines.insert(block.end - 1, 'raise RuntimeError("x")')
     broken.write_text("\n".join(lines), encoding="utf-8")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--prompts",
-            str(broken),
-            "tests/test_prompts.py",
-            "-k",
-            "test_block",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "CI": ""},
-    )
+    proc = pytest_on(str(broken), "-k", "sqlite")
     assert proc.returncode == 1, proc.stdout[-2000:]
     assert f"sample-skill.md:{block.line}: python block failed: RuntimeError: x" in proc.stdout
+    failed = [line for line in proc.stdout.splitlines() if line.startswith("FAILED ")]
+    assert [line.endswith(f"sample-skill.md::sqlite::{block.line}[python]") for line in failed] == [
+        True
+    ], proc.stdout[-2000:]
+    assert "During handling" not in proc.stdout, proc.stdout[-2000:]
 
 
-def test_runner_is_fast_on_this_repository() -> None:
-    """The runner's own cost, on the db/ package reference (every block, on both
-    backends). Documents whose blocks start tools, like Alembic in references/migrations.md,
-    take the time of those tools; pytest's --durations shows them."""
-    start = time.monotonic()
+def test_a_document_is_set_up_once_per_backend() -> None:
+    """Counted, not timed: the runner starts one document run per document and backend, and
+    every block of the db/ package reference runs inside it."""
     layer = "skills/async-db-layer/references/db-package.md"
-    proc = subprocess.run(
-        [
-            *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"),
-            *("tests/test_prompts.py", "--prompts", layer),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    elapsed = time.monotonic() - start
-    assert proc.returncode in (0, 5), proc.stdout[-2000:]
-    assert elapsed < 10, f"the snippet runner took {elapsed:.1f}s on {layer}"
+    doc = snippets.parse_document(ROOT / layer)
+    if not snippets.postgres_admin_url():
+        need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
+    proc = pytest_on(layer)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    blocks = sum(len(snippets.ordered(doc, b)) for b in doc.backends)
+    summary = f"snippets: {blocks} blocks in {len(doc.backends)} document runs"
+    assert summary in proc.stdout, proc.stdout[-2000:]
+
+
+def test_one_block_selected_alone_sees_what_the_blocks_before_it_made() -> None:
+    """-k on one block: the blocks before it run first, inside the same document run."""
+    layer = "skills/async-db-layer/references/db-package.md"
+    doc = snippets.parse_document(ROOT / layer)
+    last = [b for b in snippets.ordered(doc, "sqlite") if b.kind == "python"][-1]
+    proc = pytest_on(f"{layer}::sqlite::{last.line}[python]")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "1 passed" in proc.stdout, proc.stdout[-2000:]
 
 
 @pytest.mark.parametrize("path", snippets.prompt_files([SAMPLES]), ids=lambda p: p.name)

@@ -35,13 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # preflight.py, even under -I
 import preflight  # noqa: E402
 
-SOURCE = (
-    Path(__file__).resolve().parent.parent
-    / "skills"
-    / "async-db-layer"
-    / "references"
-    / "db-package.md"
-)
+SOURCE = Path(__file__).resolve().parent.parent / "references" / "db-package.md"
 BACKENDS = ("postgres", "supabase", "mysql", "sqlite")
 OPTIONS = ("fastapi", "uow")
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
