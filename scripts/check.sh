@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
-.venv/bin/python scripts/validate.py
+.venv/bin/python scripts/validate
 exec scripts/test.sh commands skills agents references "$@"

@@ -32,7 +32,8 @@ def run_claude(claude: str, tmp_path: Path, *args: str, cwd: Path = ROOT):
 
 
 def test_pinned_version(claude: str, tmp_path: Path) -> None:
-    facts = json.loads((ROOT / "scripts/schemas/claude-code.json").read_text(encoding="utf-8"))
+    stored = ROOT / "scripts" / "validate" / "schemas" / "claude-code.json"
+    facts = json.loads(stored.read_text(encoding="utf-8"))
     proc = run_claude(claude, tmp_path, "--version")
     assert proc.stdout.split()[0] == facts["cli_version"], proc.stdout
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
-import validate
 import yaml
 from conftest import ROOT
+from validate.rules.body import bash_allowed
+from validate.rules.frontmatter import split_tools
 
 COMMAND = ROOT / "commands" / "setup-database.md"
 PROGRAMS = ("python3", "python", ".venv/bin/python", "pytest", "uv", "poetry", "pip")
@@ -33,17 +34,17 @@ def shell_commands(body: str) -> list[str]:
 
 def test_every_command_in_the_phases_is_allowed() -> None:
     meta, body = frontmatter_and_body()
-    allowed = validate.split_tools(meta["allowed-tools"])
+    allowed = split_tools(meta["allowed-tools"])
     commands = [c for c in shell_commands(body) if not c.startswith("cd ")]
     assert len(commands) >= 8, commands  # the extraction finds the phases' commands
-    refused = [c for c in commands if not validate.bash_allowed(c, allowed)]
+    refused = [c for c in commands if not bash_allowed(c, allowed)]
     assert not refused, refused
 
 
 def test_every_bash_entry_is_used() -> None:
     meta, body = frontmatter_and_body()
-    entries = [e for e in validate.split_tools(meta["allowed-tools"]) if e.startswith("Bash")]
+    entries = [e for e in split_tools(meta["allowed-tools"]) if e.startswith("Bash")]
     assert "Bash" not in entries, "a bare Bash entry allows every command"
     commands = shell_commands(body)
-    unused = [e for e in entries if not any(validate.bash_allowed(c, [e]) for c in commands)]
+    unused = [e for e in entries if not any(bash_allowed(c, [e]) for c in commands)]
     assert not unused, unused

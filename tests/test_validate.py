@@ -1,242 +1,295 @@
-"""scripts/validate.py: the good corpus passes, and each broken input gets one clear
-`path:line: message` (never a traceback)."""
+"""The validator (scripts/validate/): for every rule one input it must flag, at the right
+`path:line`, and one look-alike it must accept (what Claude Code accepts); the adversarial
+inputs end in a clear message, never a traceback or a hang; its facts are the pinned CLI's."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+import validate
+from conftest import ROOT, need_server
+from validate import facts
 
 GOOD = ROOT / "tests" / "validate_corpus" / "good"
 HELLO = (GOOD / "commands" / "hello.md").read_text(encoding="utf-8")
 HELPER = (GOOD / "agents" / "helper.md").read_text(encoding="utf-8")
 SKILL = (GOOD / "skills" / "greet-user" / "SKILL.md").read_text(encoding="utf-8")
+MANIFEST = (GOOD / ".claude-plugin" / "plugin.json").read_text(encoding="utf-8")
 
 
-def validate(root: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "validate.py"), str(root)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def frontmatter(text: str, old: str, new: str) -> str:
+def edit(text: str, old: str, new: str) -> str:
     assert old in text, old
     return text.replace(old, new, 1)
 
 
-# Each case: files laid over the good plugin (None deletes), and the lines it must report.
-CASES = {
-    "bad-yaml": (
+def market(name: str = "corpus-market", source: str = "./", plugin: str = "corpus-plugin") -> str:
+    return (
+        f'{{\n  "name": "{name}",\n  "owner": {{"name": "o"}},\n  "plugins": [\n'
+        f'    {{"name": "corpus-plugin", "source": "./"}},\n'
+        f'    {{"name": "{plugin}", "source": "{source}"}}\n  ]\n}}\n'
+    )
+
+
+def hooks(event: str = "PreToolUse", script: str = "scripts/tool.py") -> str:
+    return json.dumps(
         {
-            "commands/hello.md": frontmatter(
-                HELLO, "argument-hint: <name>", "argument-hint: [unclosed"
+            "hooks": {
+                event: [
+                    {
+                        "matcher": "Bash",
+                        "hooks": [
+                            {"type": "command", "command": f"${{CLAUDE_PLUGIN_ROOT}}/{script}"}
+                        ],
+                    }
+                ]
+            }
+        },
+        indent=2,
+    )
+
+
+# rule id -> (overlay it must flag, the findings' `path:line`, a look-alike overlay it accepts)
+CASES = {
+    "file-unreadable": (
+        {"commands/x.md": "fifo"},
+        ["commands/x.md:1"],
+        {"commands/x.md": "---\ndescription: a regular file\n---\nbody\n"},
+    ),
+    "file-encoding": (
+        {"commands/hello.md": HELLO.encode() + b"\ncaf\xe9\n"},
+        ["commands/hello.md:12"],
+        {"commands/hello.md": HELLO + "\ncafé\n"},
+    ),
+    "json-invalid": (
+        {".claude-plugin/plugin.json": '{\n  name: "corpus-plugin"\n}\n'},
+        [".claude-plugin/plugin.json:2"],
+        {".claude-plugin/plugin.json": '{\n  "name": "corpus-plugin"\n}\n'},
+    ),
+    "frontmatter-yaml": (
+        {"commands/hello.md": edit(HELLO, "argument-hint: <name>", 'argument-hint: "unclosed')},
+        ["commands/hello.md:3"],
+        # values with ': ' and tabs: Claude Code's loader quotes them and reads them
+        {"commands/hello.md": edit(HELLO, "argument-hint: <name>", "argument-hint: a: b")},
+    ),
+    "frontmatter-ends-early": (
+        {
+            "commands/hello.md": edit(
+                HELLO, "argument-hint: <name>", "argument-hint: |\n  x\n  ---\n  y"
             )
         },
-        ["commands/hello.md:4: frontmatter is not valid YAML"],
-    ),
-    "frontmatter-not-closed": (
-        {"commands/hello.md": "---\ndescription: x\n\nbody\n"},
-        ["commands/hello.md:1: the frontmatter opened on line 1 is never closed"],
+        ["commands/hello.md:5"],
+        {"commands/hello.md": edit(HELLO, "argument-hint: <name>", "argument-hint: |\n  x\n  - y")},
     ),
     "frontmatter-missing": (
-        {"commands/hello.md": "Just a body, no frontmatter.\n"},
-        ["commands/hello.md:1: no frontmatter"],
+        {"agents/helper.md": "Just a body.\n"},
+        ["agents/helper.md:1"],
+        {"commands/hello.md": "Just a body: a command needs no frontmatter.\n"},
     ),
-    "frontmatter-not-a-mapping": (
-        {"agents/helper.md": "---\n- a\n- b\n---\nbody\n"},
-        ["agents/helper.md:2: frontmatter must be a mapping"],
+    "frontmatter-type": (
+        {"agents/helper.md": edit(HELPER, "model: sonnet", "model: sonnet\nmaxTurns: many")},
+        ["agents/helper.md:6"],
+        {"agents/helper.md": edit(HELPER, "model: sonnet", "model: sonnet\nmaxTurns: 3")},
     ),
-    "missing-description": (
+    "frontmatter-unknown-key": (
         {
-            "commands/hello.md": frontmatter(
-                HELLO, "description: Say hello and show the git status\n", ""
+            "commands/hello.md": edit(
+                HELLO, "argument-hint: <name>", "argument-hint: <name>\nallowed_tools: Read"
             )
         },
-        ["commands/hello.md:2: (top level): 'description' is a required property"],
-    ),
-    "wrong-types": (
+        ["commands/hello.md:4"],
         {
-            "agents/helper.md": frontmatter(
-                HELPER, "model: sonnet", "model: sonnet\nmaxTurns: many"
+            "skills/greet-user/SKILL.md": edit(
+                SKILL,
+                "name: greet-user",
+                "name: greet-user\nversion: 1.0.0\nauthor: me\nlicense: MIT\nmetadata: {a: 1}",
             ),
-            "commands/hello.md": frontmatter(
+            "commands/hello.md": edit(
                 HELLO,
                 "argument-hint: <name>",
-                'argument-hint: <name>\ndisable-model-invocation: "yes"',
+                "argument-hint: [name]\nversion: 1\narguments: name\ndisallowedTools: Write",
             ),
         },
-        [
-            "agents/helper.md:6: maxTurns: 'many' is not of type 'integer'",
-            "commands/hello.md:4: disable-model-invocation: 'yes' is not of type 'boolean'",
-        ],
     ),
-    "unknown-keys": (
+    "agent-key-ignored": (
         {
-            "commands/hello.md": frontmatter(
-                HELLO, "argument-hint: <name>", "argument-hint: <name>\ncolour: red"
+            "agents/helper.md": edit(
+                HELPER, "model: sonnet", "model: sonnet\npermissionMode: acceptEdits"
             )
         },
-        ["commands/hello.md:4: unknown key 'colour': Claude Code ignores it"],
+        ["agents/helper.md:6"],
+        {"agents/helper.md": edit(HELPER, "model: sonnet", "model: sonnet\ncolor: blue")},
     ),
-    "agent-keys-ignored-for-plugins": (
+    "model-unknown": (
+        {"agents/helper.md": edit(HELPER, "model: sonnet", "model: gpt-4")},
+        ["agents/helper.md:5"],
+        {"agents/helper.md": edit(HELPER, "model: sonnet", "model: claude-sonnet-4-5")},
+    ),
+    "tool-unknown": (
+        {"agents/helper.md": edit(HELPER, "tools: Read, Grep", "tools: Read, Frobnicate, Grep")},
+        ["agents/helper.md:4"],
         {
-            "agents/helper.md": frontmatter(
-                HELPER, "model: sonnet", "model: sonnet\npermissionMode: acceptEdits\nhooks: {}"
+            "agents/helper.md": edit(
+                HELPER, "tools: Read, Grep", "tools: Read, Task, Monitor, mcp__db__query, Grep"
             )
         },
-        [
-            "agents/helper.md:6: permissionMode is ignored for plugin agents",
-            "agents/helper.md:7: hooks is ignored for plugin agents",
-        ],
     ),
-    "skill-bad-name": (
-        {"skills/greet-user/SKILL.md": frontmatter(SKILL, "name: greet-user", "name: Greet_User")},
-        [
-            "skills/greet-user/SKILL.md:2: name: 'Greet_User' does not match ^[a-z0-9-]+$",
-            "skills/greet-user/SKILL.md:2: skill name 'Greet_User' differs from its folder",
-        ],
-    ),
-    "skill-name-too-long": (
-        {"skills/greet-user/SKILL.md": frontmatter(SKILL, "name: greet-user", "name: " + "a" * 65)},
-        ["skills/greet-user/SKILL.md:2: name: '" + "a" * 65 + "' is too long"],
+    "tool-empty-pattern": (
+        {"agents/helper.md": edit(HELPER, "tools: Read, Grep", "tools: Read, Bash(), Grep")},
+        ["agents/helper.md:4"],
+        {"agents/helper.md": edit(HELPER, "tools: Read, Grep", "tools: Read, Bash(ls:*), Grep")},
     ),
     "skill-description": (
         {
-            "skills/greet-user/SKILL.md": frontmatter(
-                SKILL,
-                "description: Greets",
-                "description: Use <b>this</b>. " + "x" * 1030 + " Greets",
+            "skills/greet-user/SKILL.md": edit(
+                SKILL, "description: Greets", "description: Use <b>this</b>. Greets"
             )
         },
-        [
-            "skills/greet-user/SKILL.md:3: description: 'Use <b>this</b>.",
-            "is too long",
-            "does not match ^[^<>]*$",
-        ],
-    ),
-    "agent-bad-tools": (
+        ["skills/greet-user/SKILL.md:3"],
         {
-            "agents/helper.md": frontmatter(
-                HELPER, "tools: Read, Grep", "tools: Read, Frobnicate, Bash(), Grep"
+            "skills/greet-user/SKILL.md": edit(
+                SKILL, "description: Greets", "description: Use this (a to b). Greets"
             )
         },
-        [
-            "agents/helper.md:4: tools: 'Frobnicate' is not a Claude Code tool",
-            "agents/helper.md:4: tools: 'Bash()' has an empty pattern",
-        ],
     ),
-    "agent-bad-model": (
-        {"agents/helper.md": frontmatter(HELPER, "model: sonnet", "model: gpt-4")},
-        ["agents/helper.md:5: model 'gpt-4' is not one of haiku, sonnet, opus, fable, inherit"],
-    ),
-    "duplicate-agent": (
-        {"agents/helper-copy.md": HELPER},
-        ["agents/helper.md:2: agent name 'helper' is also used by agents/helper-copy.md"],
-    ),
-    "command-skill-collision": (
-        {"commands/greet-user.md": "---\ndescription: clashes with the skill\n---\nbody\n"},
-        [
-            "skills/greet-user/SKILL.md:2: skill 'greet-user' has the name of command "
-            "commands/greet-user.md"
-        ],
-    ),
-    "builtin-shadow": (
-        {"commands/help.md": "---\ndescription: my own help\n---\nbody\n"},
-        ["commands/help.md:1: command name 'help' shadows Claude Code's built-in /help"],
-    ),
-    "dangling-link": (
-        {"skills/greet-user/references/phrases.md": None},
-        ["skills/greet-user/SKILL.md:6: link 'references/phrases.md' points to nothing"],
-    ),
-    "dangling-plugin-root": (
-        {"scripts/tool.py": None},
-        ["commands/hello.md:9: ${CLAUDE_PLUGIN_ROOT}/scripts/tool.py does not exist"],
-    ),
-    "dangling-agent-id": (
-        {
-            "commands/hello.md": HELLO.replace("corpus-plugin:helper", "corpus-plugin:architect")
-            + '\nTask(subagent_type="database-architect-agent")\n'
-        },
-        [
-            "commands/hello.md:10: corpus-plugin:architect names no agent, skill or command",
-            "commands/hello.md:10: subagent_type 'corpus-plugin:architect' names no agent",
-            "commands/hello.md:12: subagent_type 'database-architect-agent' names no agent",
-        ],
-    ),
-    "dangling-skill": (
-        {
-            "agents/helper.md": frontmatter(
-                HELPER, "skills: greet-user", "skills: [greet-user, farewell]"
-            )
-        },
-        ["agents/helper.md:6: skills: 'farewell' names no skill of this plugin"],
-    ),
-    "bang-brace-syntax": (
+    "bang-brace": (
         {"commands/hello.md": HELLO + "\nExample: !{bash ls -la src/}\n"},
-        ["commands/hello.md:12: '!{...}' is not Claude Code syntax"],
+        ["commands/hello.md:12"],
+        {"commands/hello.md": HELLO + "\n```bash\n# in an example block: !{not run}\n```\n"},
     ),
-    "bang-backtick-not-allowed": (
+    "bang-not-allowed": (
         {"commands/hello.md": HELLO + "\nFiles: !`ls -la`\n"},
-        [
-            "commands/hello.md:12: !`ls -la` runs before the prompt but allowed-tools has "
-            "no Bash entry"
-        ],
+        ["commands/hello.md:12"],
+        {"commands/hello.md": HELLO + "\nChanges: !`git diff --stat`\n"},
     ),
-    "empty-file": (
-        {"agents/helper.md": ""},
-        ["agents/helper.md:1: empty file; a agent needs frontmatter"],
-    ),
-    "non-utf8": (
-        {"commands/hello.md": HELLO.encode() + b"\ncaf\xe9\n"},
-        ["commands/hello.md:12: not UTF-8 (byte 0xe9 at offset"],
-    ),
-    "manifest-not-json": (
-        {".claude-plugin/plugin.json": '{\n  name: "corpus-plugin"\n}\n'},
-        [".claude-plugin/plugin.json:2: not valid JSON: Expecting property name"],
-    ),
-    "manifest-empty": (
-        {".claude-plugin/plugin.json": ""},
-        [".claude-plugin/plugin.json:1: empty file"],
-    ),
-    "manifest-missing": (
-        {".claude-plugin/plugin.json": None},
-        [".claude-plugin/plugin.json:1: missing"],
-    ),
-    "manifest-wrong-types": (
+    "plugin-root-path": (
+        {"scripts/tool.py": None},
+        ["commands/hello.md:9"],
         {
-            ".claude-plugin/plugin.json": '{\n  "name": "Corpus Plugin",\n  "version": 1,\n'
-            '  "description": "d",\n  "author": "me",\n  "license": "MIT",\n  "extra": true\n}\n'
+            "commands/hello.md": edit(
+                HELLO,
+                "allowed-tools: Bash(git status:*), Read",
+                "allowed-tools: Bash(git status:*), Read, "
+                "Bash(${CLAUDE_PLUGIN_ROOT}/scripts/tool.py:*)",
+            )
+            + "\n```bash\npython ${CLAUDE_PLUGIN_ROOT}/scripts/an-example.py\n```\n"
         },
-        [
-            ".claude-plugin/plugin.json:2: name: 'Corpus Plugin' does not match",
-            ".claude-plugin/plugin.json:3: version: 1 is not of type 'string'",
-            ".claude-plugin/plugin.json:5: author: 'me' is not of type 'object'",
-            ".claude-plugin/plugin.json:7: unknown key 'extra'",
-        ],
     ),
-    "marketplace-bad-source": (
+    "plugin-id": (
+        {"commands/hello.md": HELLO + "\nAsk corpus-plugin:architect.\n"},
+        ["commands/hello.md:12"],
         {
-            ".claude-plugin/marketplace.json": '{\n  "name": "m",\n  "owner": {"name": "o"},\n'
-            '  "plugins": [\n    {"name": "corpus-plugin", "source": "./nowhere"}\n  ]\n}\n'
+            "commands/hello.md": HELLO
+            + "\nAsk corpus-plugin:helper, or see https://x.dev/corpus-plugin:y.\n"
         },
-        [".claude-plugin/marketplace.json:5: plugins[0].source './nowhere' holds no"],
     ),
-    "skill-folder-without-skill-md": (
+    "subagent-type": (
+        {"commands/hello.md": HELLO + '\nTask(subagent_type="database-architect")\n'},
+        ["commands/hello.md:12"],
+        {"commands/hello.md": HELLO + "\nThe subagent_type parameter picks an agent: Explore.\n"},
+    ),
+    "skill-reference": (
+        {"agents/helper.md": edit(HELPER, "skills: greet-user", "skills: [greet-user, farewell]")},
+        ["agents/helper.md:6"],
+        {"agents/helper.md": edit(HELPER, "skills: greet-user", "skills: [greet-user]")},
+    ),
+    "link-dangling": (
+        {"skills/greet-user/references/phrases.md": None},
+        ["skills/greet-user/SKILL.md:6"],
+        {
+            "skills/greet-user/SKILL.md": SKILL
+            + "\nSee [the site](https://example.com/x) and [above](#top).\n"
+        },
+    ),
+    "link-absolute": (
+        {"skills/greet-user/SKILL.md": SKILL + "\nSee [notes](/home/me/notes.md).\n"},
+        ["skills/greet-user/SKILL.md:8"],
+        {"skills/greet-user/SKILL.md": SKILL + "\nSee [notes](references/phrases.md).\n"},
+    ),
+    "name-collision": (
+        {"commands/greet-user.md": "---\ndescription: clashes with the skill\n---\nbody\n"},
+        ["skills/greet-user/SKILL.md:1"],
+        # a skill is registered by folder: a different frontmatter name does not clash
+        {
+            "commands/greet.md": "---\ndescription: no clash\n---\nbody\n",
+            "skills/greet-user/SKILL.md": edit(SKILL, "name: greet-user", "name: greet"),
+        },
+    ),
+    "name-shadows-builtin": (
+        {"commands/help.md": "---\ndescription: my own help\n---\nbody\n"},
+        ["commands/help.md:1"],
+        {"commands/helper-help.md": "---\ndescription: not a built-in name\n---\nbody\n"},
+    ),
+    "agent-name-duplicate": (
+        {"agents/helper-copy.md": HELPER},
+        ["agents/helper.md:2"],
+        {"agents/helper-copy.md": edit(HELPER, "name: helper", "name: helper-two")},
+    ),
+    "skill-folder": (
         {"skills/empty-skill/notes.md": "# notes\n"},
-        ["skills/empty-skill:1: a skill folder without SKILL.md"],
+        ["skills/empty-skill:1"],
+        {"skills/second/SKILL.md": "---\nname: second\ndescription: Use when asked.\n---\nbody\n"},
+    ),
+    "manifest-schema": (
+        {".claude-plugin/plugin.json": edit(MANIFEST, '"version": "1.0.0"', '"version": 1')},
+        [".claude-plugin/plugin.json:3"],
+        {".claude-plugin/plugin.json": '{\n  "name": "corpus-plugin"\n}\n'},
+    ),
+    "component-path": (
+        {
+            ".claude-plugin/plugin.json": edit(
+                MANIFEST,
+                '"license": "MIT"',
+                '"license": "MIT",\n  "commands": ["./commands/hello.txt"]',
+            )
+        },
+        [".claude-plugin/plugin.json:7"],
+        {
+            ".claude-plugin/plugin.json": edit(
+                MANIFEST,
+                '"license": "MIT"',
+                '"license": "MIT",\n  "commands": ["./commands/hello.md"]',
+            )
+        },
+    ),
+    "marketplace-schema": (
+        {".claude-plugin/marketplace.json": edit(market(), '"owner"', '"ownr": 1,\n  "owner"')},
+        [".claude-plugin/marketplace.json:3"],
+        {
+            ".claude-plugin/marketplace.json": edit(
+                market(), '"owner"', '"description": "d",\n  "version": "1",\n  "owner"'
+            )
+        },
+    ),
+    "marketplace-name-reserved": (
+        {".claude-plugin/marketplace.json": market(name="claude-plugins-official")},
+        [".claude-plugin/marketplace.json:2"],
+        {".claude-plugin/marketplace.json": market(name="claude-plugins-unofficial-db")},
+    ),
+    "marketplace-source": (
+        {".claude-plugin/marketplace.json": market(source="./nowhere")},
+        [".claude-plugin/marketplace.json:6"],
+        {".claude-plugin/marketplace.json": market(source="./")},
+    ),
+    "hooks-schema": (
+        {"hooks/hooks.json": hooks(event="BeforeBash")},
+        ["hooks/hooks.json:3"],
+        {"hooks/hooks.json": hooks(event="PreToolUse")},
+    ),
+    "hooks-command-path": (
+        {"hooks/hooks.json": hooks(script="hooks/missing.py")},
+        ["hooks/hooks.json:9"],
+        {"hooks/hooks.json": hooks(script="scripts/tool.py")},
     ),
 }
 
 
-def build(tmp_path: Path, overlay: dict[str, str | bytes | None]) -> Path:
+def build(tmp_path: Path, overlay: dict) -> Path:
     root = tmp_path / "plugin"
     shutil.copytree(GOOD, root)
     for rel, content in overlay.items():
@@ -245,37 +298,107 @@ def build(tmp_path: Path, overlay: dict[str, str | bytes | None]) -> Path:
             path.unlink()
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
+        if content == "fifo":
+            os.mkfifo(path)
+        elif isinstance(content, bytes):
             path.write_bytes(content)
         else:
             path.write_text(content, encoding="utf-8")
     return root
 
 
-def test_good_corpus_passes() -> None:
-    proc = validate(GOOD)
-    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+def test_every_rule_has_a_case_and_every_case_a_rule() -> None:
+    assert sorted(CASES) == sorted(validate.RULES)
 
 
-def test_this_repository_passes_quickly() -> None:
-    start = time.monotonic()
-    proc = validate(ROOT)
-    elapsed = time.monotonic() - start
-    assert proc.returncode == 0, proc.stdout
-    assert elapsed < 10, f"the validator took {elapsed:.1f}s on this repository"
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_rule_flags_its_case_at_its_line(tmp_path: Path, rule_id: str) -> None:
+    overlay, where, _ = CASES[rule_id]
+    found = validate.run(build(tmp_path, overlay))
+    assert sorted({f"{f.rel}:{f.line}" for f in found if f.rule == rule_id}) == sorted(where), [
+        str(f) for f in found
+    ]
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_broken_input_gets_a_clear_error(tmp_path: Path, case: str) -> None:
-    overlay, expected = CASES[case]
-    proc = validate(build(tmp_path, overlay))
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 1, output
-    assert "Traceback" not in output
-    lines = proc.stdout.splitlines()
-    assert lines, "no problem reported"
-    for line in lines:
-        path, number, message = line.split(":", 2)
-        assert number.isdigit() and message.strip(), f"not path:line: message: {line!r}"
-    for fragment in expected:
-        assert fragment in proc.stdout, f"{fragment!r} not in:\n{proc.stdout}"
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_rule_accepts_its_look_alike(tmp_path: Path, rule_id: str) -> None:
+    _, _, look_alike = CASES[rule_id]
+    assert [str(f) for f in validate.run(build(tmp_path, look_alike))] == []
+
+
+def test_good_corpus_and_this_repository_pass() -> None:
+    assert validate.run(GOOD) == []
+    assert [str(f) for f in validate.run(ROOT)] == []
+
+
+def cli(root: Path) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(ROOT / "scripts" / "validate"), str(root)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=10)
+
+
+def test_the_command_line_prints_path_line_rule_message(tmp_path: Path) -> None:
+    done = cli(build(tmp_path, CASES["model-unknown"][0]))
+    assert done.returncode == 1
+    assert done.stdout.startswith("agents/helper.md:5: [model-unknown] model 'gpt-4' is not one of")
+    assert cli(GOOD).returncode == 0
+    assert cli(tmp_path / "nowhere").returncode == 2
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+ADVERSARIAL = {
+    "symlink-loop": ({}, "skills/loop/SKILL.md:1: [file-unreadable]"),
+    "deep-json": (
+        {".claude-plugin/plugin.json": nested(100_000)},
+        ".claude-plugin/plugin.json:1: [json-invalid]",
+    ),
+    "deep-yaml": (
+        {"commands/hello.md": "---\ndescription: " + nested(5_000) + "\n---\nbody\n"},
+        "commands/hello.md:",
+    ),
+    "long-link": (
+        {"commands/hello.md": HELLO + "\n[x](" + "a" * 6_000 + ".md)\n"},
+        "commands/hello.md:12: [link-dangling]",
+    ),
+    "huge-plugin-root": (
+        {"commands/hello.md": HELLO + "\n${CLAUDE_PLUGIN_ROOT}/" + "a" * 200_000 + "\n"},
+        "commands/hello.md:12: [plugin-root-path]",
+    ),
+    "fifo": ({"commands/x.md": "fifo"}, "commands/x.md:1: [file-unreadable] not a regular file"),
+    "alias-bomb": (
+        {
+            "commands/hello.md": "---\ndescription: &a [x, x]\nb: &b [*a, *a, *a, *a, *a, *a]\n"
+            "c: [*b, *b, *b, *b, *b, *b]\n---\nbody\n"
+        },
+        "commands/hello.md:2: [frontmatter-yaml] a YAML anchor or alias",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ADVERSARIAL))
+def test_adversarial_input_ends_in_a_clear_message(tmp_path: Path, case: str) -> None:
+    overlay, expected = ADVERSARIAL[case]
+    root = build(tmp_path, overlay)
+    if case == "symlink-loop":
+        (root / "skills" / "loop").mkdir()
+        (root / "skills" / "loop" / "SKILL.md").symlink_to(root / "skills" / "loop" / "SKILL.md")
+        (root / "skills" / "loop" / "again").symlink_to(root / "skills" / "loop")
+    done = cli(root)  # the timeout of 10 s is the bound on a hang
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.returncode == 1, (done.stdout, done.stderr[-500:])
+    assert expected in done.stdout, done.stdout[:2000]
+    for line in done.stdout.splitlines():
+        assert line.split(":", 2)[1].isdigit() and ": [" in line, line[:200]
+
+
+def test_facts_are_the_pinned_cli_s() -> None:
+    """schemas/claude-code.json holds what the pinned CLI's binary holds (refresh with
+    `python scripts/validate facts --write` after changing the pin)."""
+    try:
+        found = facts.read_cli()
+    except facts.FactsError as exc:
+        need_server("Claude Code CLI", str(exc))
+    stored = facts.load()
+    assert {k: stored.get(k) for k in found} == found

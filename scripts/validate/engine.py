@@ -1,0 +1,106 @@
+"""Read a plugin once, then run every registered rule over it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .model import Finding, Plugin, Prompt
+from .read import (
+    Unreadable,
+    finding,
+    parse_frontmatter,
+    read_json,
+    read_text,
+    split_frontmatter,
+    walk,
+)
+from .rules import RULES
+
+NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+
+
+def read_plugin(root: Path) -> Plugin:
+    plugin = Plugin(root=root, name=root.name)
+    plugin.manifest = read_json_file(plugin, root / ".claude-plugin" / "plugin.json")
+    if plugin.manifest and isinstance(plugin.manifest.data.get("name"), str):
+        if NAME.fullmatch(plugin.manifest.data["name"]):
+            plugin.name = plugin.manifest.data["name"]
+    plugin.marketplace = read_json_file(plugin, root / ".claude-plugin" / "marketplace.json")
+    hooks = plugin.manifest.data.get("hooks") if plugin.manifest else None
+    plugin.hooks = read_json_file(
+        plugin, root / (hooks if isinstance(hooks, str) else "hooks/hooks.json")
+    )
+    for kind, path in prompt_paths(plugin):
+        prompt = Prompt(kind, path, plugin.rel(path))
+        if read_prompt(plugin, prompt):
+            plugin.prompts.append(prompt)
+    return plugin
+
+
+def read_json_file(plugin: Plugin, path: Path):
+    if not path.exists() and not path.is_symlink():
+        return None
+    try:
+        return read_json(path, plugin.rel(path))
+    except Unreadable as exc:
+        plugin.early.append(finding(plugin.rel(path), exc))
+        return None
+
+
+def prompt_paths(plugin: Plugin):
+    root = plugin.root
+    for path in walk(root / "commands", ".md"):
+        yield "command", path
+    skills = root / "skills"
+    if skills.is_dir():
+        for folder in sorted(p for p in skills.iterdir() if p.is_dir() and not p.is_symlink()):
+            plugin.skill_folders.append(folder)
+            for path in walk(folder, ".md"):
+                yield ("skill" if path == folder / "SKILL.md" else "reference"), path
+    for path in walk(root / "agents", ".md"):
+        yield "agent", path
+    for path in walk(root / "references", ".md"):
+        yield "reference", path
+
+
+def read_prompt(plugin: Plugin, prompt: Prompt) -> bool:
+    try:
+        prompt.text = read_text(prompt.path)
+        if prompt.kind == "reference":
+            return True
+        source, prompt.body_start, early = split_frontmatter(prompt.text)
+        if early is not None:
+            message = (
+                f"Claude Code ends the frontmatter on line {early}, at a '---' inside a value; "
+                "the rest of the frontmatter becomes the prompt's body: remove that '---'"
+            )
+            plugin.early.append(Finding(prompt.rel, early, "frontmatter-ends-early", message))
+        if source is None:
+            return True
+        prompt.has_frontmatter = True
+        meta, prompt.key_lines = parse_frontmatter(source)
+    except Unreadable as exc:
+        plugin.early.append(finding(prompt.rel, exc))
+        return exc.rule not in ("file-unreadable", "file-encoding")
+    if meta is not None and not isinstance(meta, dict):
+        message = "frontmatter must be a mapping of keys to values; Claude Code ignores it"
+        plugin.early.append(Finding(prompt.rel, 2, "frontmatter-yaml", message))
+        meta = {}
+    prompt.meta = {str(k): v for k, v in (meta or {}).items()}
+    return True
+
+
+def run(root: Path, only: set[str] | None = None) -> list[Finding]:
+    plugin = read_plugin(root.resolve())
+    findings: set[Finding] = set()
+    for rule in RULES.values():
+        if only and rule.id not in only:
+            continue
+        if rule.scope == "plugin":
+            findings.update(rule.check(plugin))
+            continue
+        for prompt in plugin.prompts:
+            if prompt.kind in rule.kinds:
+                findings.update(rule.check(plugin, prompt))
+    return sorted(findings)

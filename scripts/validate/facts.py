@@ -1,0 +1,102 @@
+"""What the validator knows about Claude Code, re-read from the pinned CLI.
+
+The CLI (npm @anthropic-ai/claude-code, pinned in scripts/bootstrap.sh) is one compiled
+binary holding its JavaScript. `extract()` reads each fact off the literal the CLI itself
+uses, found by an anchor next to it; `python scripts/validate facts --write` refreshes
+`schemas/claude-code.json`, and a test checks the file equals what the pinned CLI holds.
+Facts with no literal to anchor on (built-in commands and agent types) are curated and
+marked so in the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+FACTS_FILE = HERE / "schemas" / "claude-code.json"
+ROOT = HERE.parents[1]
+CLI = ROOT / ".tools" / "node_modules" / "@anthropic-ai" / "claude-code"
+
+LIST = rb'"[^"\\]{1,60}"(?:,"[^"\\]{1,60}")*'
+ANCHORS = {
+    # the tool names the permission rules know, then the map of old names to new
+    "tools": rb"=\[(" + LIST + rb")\],\w+=\{Task:\"Agent\"",
+    "tool_aliases": rb"\],\w+=\{(Task:\"Agent\"(?:,\w+:\"\w+\")*)\}",
+    # every frontmatter key the loader knows (commands, skills and agents alike)
+    "frontmatter_keys": rb"=\[(\"name\",\"description\",\"model\",\"allowed-tools\"(?:,"
+    + LIST
+    + rb"))\],\w+=\w+\(\w+\);",
+    # model aliases, then the tier names
+    "model_aliases": rb"=\[(\"sonnet\",\"opus\",\"haiku\""
+    + rb"(?:,\"[^\"]+\")*)\],\w+=\[\"sonnet\"",
+    # keys dropped from plugin agents, in two lists
+    "agent_keys_ignored_for_plugins": rb"=\[(\"permissionMode\",\"hooks\",\"mcpServers\")\],\w+="
+    rb"\[(\"initialPrompt\"(?:,\"\w+\")*)\]",
+    # marketplace names only Anthropic may use
+    "reserved_marketplace_names": rb"new Set\(\[(\"claude-code-marketplace\"(?:,\"[a-z-]+\")*)\]\)",
+    "reserved_community_names": rb"\w+=\[(\"healthcare\"(?:,\"[a-z-]+\")*)\],\w+=new Set\(\[("
+    rb"\"claude-community\"(?:,\"[a-z-]+\")*)",
+}
+
+
+class FactsError(Exception):
+    pass
+
+
+def binary() -> Path:
+    found = sorted((CLI / "bin").glob("claude*")) or sorted(CLI.glob("cli.js"))
+    if not found:
+        raise FactsError(f"no pinned Claude Code CLI under {CLI}; run scripts/bootstrap.sh")
+    return found[0]
+
+
+def strings(raw: bytes) -> list[str]:
+    return re.findall(r'"([^"]*)"', raw.decode("utf-8"))
+
+
+def extract(data: bytes, version: str) -> dict:
+    """Every fact the CLI holds a literal for; FactsError names an anchor that matched
+    nothing (the CLI changed: read the new one and update the anchor)."""
+    found = {}
+    for fact, pattern in ANCHORS.items():
+        match = re.search(pattern, data)
+        if match is None:
+            raise FactsError(f"anchor {fact!r} matches nothing in Claude Code {version}")
+        found[fact] = [s for group in match.groups() for s in strings(group)]
+    aliases = dict(re.findall(r'(\w+):"(\w+)"', match_text(ANCHORS["tool_aliases"], data)))
+    events = re.finditer(rb'\["PreToolUse","PostToolUse"(?:,"[A-Za-z]+")*\]', data)
+    community = found.pop("reserved_community_names")
+    return {
+        "cli_version": version,
+        "tools": sorted(found["tools"]),
+        "tool_aliases": aliases,
+        "frontmatter_keys": sorted(found["frontmatter_keys"]),
+        "model_aliases": [*found["model_aliases"], "inherit"],
+        "agent_keys_ignored_for_plugins": found["agent_keys_ignored_for_plugins"],
+        "reserved_marketplace_names": sorted({*found["reserved_marketplace_names"], *community}),
+        "hook_events": strings(max((m.group(0) for m in events), key=len)),
+    }
+
+
+def match_text(pattern: bytes, data: bytes) -> str:
+    return re.search(pattern, data).group(1).decode("utf-8")
+
+
+def read_cli() -> dict:
+    package = json.loads((CLI / "package.json").read_text(encoding="utf-8"))
+    return extract(binary().read_bytes(), package["version"])
+
+
+@cache
+def load() -> dict:
+    return json.loads(FACTS_FILE.read_text(encoding="utf-8"))
+
+
+def write(facts: dict) -> None:
+    """Keep the curated facts (those without a literal in the CLI), replace the rest."""
+    current = load()
+    merged = {**current, **facts}
+    FACTS_FILE.write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")

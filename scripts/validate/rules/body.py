@@ -1,0 +1,183 @@
+"""The body of a prompt: what Claude Code expands or runs, and what it names.
+
+Fenced code blocks are examples: a rule looks inside one only when its info string asks,
+with `check=plugin` (```bash check=plugin)."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+
+from ..facts import load
+from ..model import Finding, Plugin, Prompt
+from ..read import exists
+from . import rule
+from .frontmatter import split_tools
+
+EVERY = ("command", "skill", "agent", "reference")
+READ_ONLY_GIT = re.compile(r"git (status|diff|log|show|branch|rev-parse|ls-files|remote)\b")
+
+
+def prose(prompt: Prompt) -> str:
+    """The body with fenced blocks blanked (line numbers kept), unless they ask to be checked."""
+    from markdown_it import MarkdownIt
+
+    lines = prompt.body.split("\n")
+    for token in MarkdownIt("commonmark").parse(prompt.body):
+        if token.type == "fence" and token.map and "check=plugin" not in token.info:
+            for number in range(token.map[0], token.map[1]):
+                lines[number] = ""
+    return "\n".join(lines)
+
+
+def at(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+@rule("bang-brace", "!{...} is not Claude Code syntax; it reaches the model as text", kinds=EVERY)
+def bang_brace(plugin: Plugin, prompt: Prompt):
+    text = prose(prompt)
+    for match in re.finditer(r"!\{", text):
+        message = (
+            "'!{...}' is not Claude Code syntax and is sent to the model as text; to run a "
+            "command before the prompt write !`command` and allow it in allowed-tools"
+        )
+        yield Finding(prompt.rel, at(text, match.start()), "bang-brace", message)
+
+
+@rule(
+    "bang-not-allowed",
+    "!`cmd` runs only with an allowed-tools entry (read-only git needs none)",
+    kinds=("command", "skill"),
+)
+def bang_not_allowed(plugin: Plugin, prompt: Prompt):
+    allowed = prompt.meta.get("allowed-tools") or []
+    allowed = split_tools(allowed) if isinstance(allowed, str) else [str(a) for a in allowed]
+    text = prose(prompt)
+    for match in re.finditer(r"(?<![\w`])!`([^`\n]+)`", text):
+        command = match.group(1).strip()
+        if READ_ONLY_GIT.match(command) or bash_allowed(command, allowed):
+            continue
+        message = (
+            f"!`{command[:80]}` runs before the prompt but allowed-tools has no Bash entry "
+            f"that permits it; add Bash({command.split()[0][:40]}:*)"
+        )
+        yield Finding(prompt.rel, at(text, match.start()), "bang-not-allowed", message)
+
+
+def bash_allowed(command: str, allowed: list[str]) -> bool:
+    for entry in allowed:
+        if entry == "Bash":
+            return True
+        match = re.fullmatch(r"Bash\((.*)\)", entry, re.S)
+        if not match:
+            continue
+        pattern = match.group(1)
+        prefix = pattern[:-2] if pattern.endswith(":*") else None
+        if prefix is not None and (command == prefix or command.startswith(prefix + " ")):
+            return True
+        if fnmatch.fnmatchcase(command, pattern):
+            return True
+    return False
+
+
+@rule("plugin-root-path", "${CLAUDE_PLUGIN_ROOT}/path must exist in the plugin", kinds=EVERY)
+def plugin_root_path(plugin: Plugin, prompt: Prompt):
+    text = prose(prompt)
+    places = [(at(text, m.start()), m.group(1)) for m in PLUGIN_PATH.finditer(text)]
+    for key in ("allowed-tools", "tools"):  # Bash(${CLAUDE_PLUGIN_ROOT}/x.sh:*)
+        value = prompt.meta.get(key)
+        value = " ".join(map(str, value)) if isinstance(value, list) else str(value or "")
+        places += [(prompt.line_of(key), m.group(1)) for m in PLUGIN_PATH.finditer(value)]
+    for line, target in places:
+        target = re.sub(r"(:\*|\*)$", "", target.rstrip(".,;:"))
+        if target and not exists(plugin.root / target):
+            message = f"${{CLAUDE_PLUGIN_ROOT}}/{target[:120]} does not exist in the plugin"
+            yield Finding(prompt.rel, line, "plugin-root-path", message)
+
+
+PLUGIN_PATH = re.compile(r"\$\{CLAUDE_PLUGIN_ROOT\}/([^\s`'\")\]>]{1,4096})")
+
+
+@rule("plugin-id", "plugin:NAME must name an agent, skill or command of the plugin", kinds=EVERY)
+def plugin_id(plugin: Plugin, prompt: Prompt):
+    text = prose(prompt)
+    every = plugin.names("agent") | plugin.names("skill") | plugin.names("command")
+    pattern = rf"(?<![\w/-]){re.escape(plugin.name)}:([A-Za-z0-9_-]+)"
+    for match in re.finditer(pattern, text):
+        if match.group(1) not in every:
+            message = f"{match.group(0)} names no agent, skill or command of this plugin"
+            yield Finding(prompt.rel, at(text, match.start()), "plugin-id", message)
+
+
+@rule("subagent-type", "subagent_type must name an agent Claude Code has", kinds=EVERY)
+def subagent_type(plugin: Plugin, prompt: Prompt):
+    text = prose(prompt)
+    agents = plugin.names("agent")
+    ours = ", ".join(f"{plugin.name}:{a}" for a in sorted(agents)) or "none"
+    for match in re.finditer(r"subagent_type\s*[:=]\s*[\"']([A-Za-z0-9_:.-]+)[\"']", text):
+        value = match.group(1)
+        short = value.split(":", 1)[1] if value.startswith(plugin.name + ":") else None
+        if short in agents or (short is None and value in load()["builtin_agents"]):
+            continue
+        if short is None and ":" in value:
+            continue  # another plugin's agent: not ours to judge
+        message = f"subagent_type {value!r} names no agent Claude Code has (ours: {ours})"
+        yield Finding(prompt.rel, at(text, match.start()), "subagent-type", message)
+
+
+@rule(
+    "skill-reference",
+    "Skill(x) and skills:/agent: keys must name a skill or agent we have",
+    kinds=EVERY,
+)
+def skill_reference(plugin: Plugin, prompt: Prompt):
+    text = prose(prompt)
+    for match in re.finditer(r"\bSkill\(([a-z0-9:-]+)\)", text):
+        name = match.group(1)
+        mine = not (":" in name and not name.startswith(plugin.name + ":"))
+        if mine and name.split(":")[-1] not in plugin.names("skill"):
+            message = f"Skill({name}) names no skill of this plugin"
+            yield Finding(prompt.rel, at(text, match.start()), "skill-reference", message)
+    keys = (("skills", "skill"),) + ((("agent", "agent"),) if prompt.kind == "skill" else ())
+    for key, kind in keys if prompt.kind in ("agent", "skill") else ():
+        value = prompt.meta.get(key)
+        wanted = split_tools(value) if isinstance(value, str) else value
+        for name in wanted if isinstance(wanted, list) else []:
+            short = str(name).split(":")[-1]
+            builtin = kind == "agent" and short in load()["builtin_agents"]
+            if short not in plugin.names(kind) and not builtin:
+                message = f"{key}: {name!r} names no {kind} of this plugin"
+                yield Finding(prompt.rel, prompt.line_of(key), "skill-reference", message)
+
+
+@rule("link-dangling", "relative links must point to a file of the plugin", kinds=EVERY)
+def link_dangling(plugin: Plugin, prompt: Prompt):
+    for line, href in links(prompt):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I) or href.startswith(("#", "/")):
+            continue
+        target = href.split("#", 1)[0]
+        if target and not exists(prompt.path.parent / target):
+            folder = plugin.rel(prompt.path.parent) or "."
+            message = f"link {href[:120]!r} points to nothing (links resolve from {folder}/)"
+            yield Finding(prompt.rel, line, "link-dangling", message)
+
+
+@rule("link-absolute", "absolute file links break on every other machine", kinds=EVERY)
+def link_absolute(plugin: Plugin, prompt: Prompt):
+    for line, href in links(prompt):
+        if href.startswith(("/", "file:")) or re.match(r"^[A-Za-z]:\\", href):
+            message = f"link {href[:120]!r} is an absolute path; link relative to this file"
+            yield Finding(prompt.rel, line, "link-absolute", message)
+
+
+def links(prompt: Prompt) -> list[tuple[int, str]]:
+    from markdown_it import MarkdownIt
+
+    found = []
+    for token in MarkdownIt("commonmark").parse(prompt.body):
+        for child in token.children or [] if token.type == "inline" else []:
+            if child.type in ("link_open", "image"):
+                href = str(child.attrGet("href") or child.attrGet("src") or "")
+                found.append((token.map[0] + 1 if token.map else 1, href))
+    return found

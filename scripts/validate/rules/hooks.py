@@ -1,0 +1,63 @@
+"""hooks/hooks.json (or the file or object plugin.json's `hooks` names)."""
+
+from __future__ import annotations
+
+import re
+
+from ..facts import load
+from ..model import Finding, Plugin
+from ..read import exists
+from . import rule
+
+HOOK_TYPES = ("command", "prompt", "agent", "http")
+
+
+@rule("hooks-schema", "hook events, matchers and hooks as the CLI loads them", scope="plugin")
+def hooks_schema(plugin: Plugin):
+    doc = plugin.hooks
+    if doc is None:
+        return
+    events = doc.data.get("hooks")
+    if not isinstance(events, dict):
+        yield Finding(doc.rel, 1, "hooks-schema", 'needs {"hooks": {"EventName": [...]}}')
+        return
+    for event, groups in events.items():
+        if event not in load()["hook_events"]:
+            message = f"{event!r} is not a hook event of Claude Code {load()['cli_version']}"
+            yield Finding(doc.rel, doc.line("hooks", event), "hooks-schema", message)
+        for index, group in enumerate(groups if isinstance(groups, list) else [None]):
+            yield from group_problems(doc, ("hooks", event, index), group)
+
+
+def group_problems(doc, path: tuple, group):
+    hooks = group.get("hooks") if isinstance(group, dict) else None
+    if not isinstance(hooks, list) or not hooks:
+        message = 'each entry needs "hooks": [{"type": "command", "command": "..."}]'
+        yield Finding(doc.rel, doc.line(*path), "hooks-schema", message)
+        return
+    for index, hook in enumerate(hooks):
+        where = doc.line(*path, "hooks", index)
+        kind = hook.get("type") if isinstance(hook, dict) else None
+        if kind not in HOOK_TYPES:
+            message = f"hook type {kind!r} is not one of {', '.join(HOOK_TYPES)}"
+            yield Finding(doc.rel, where, "hooks-schema", message)
+        elif kind == "command" and not isinstance(hook.get("command"), str):
+            yield Finding(doc.rel, where, "hooks-schema", 'a command hook needs "command"')
+
+
+@rule(
+    "hooks-command-path", "${CLAUDE_PLUGIN_ROOT} paths in hook commands must exist", scope="plugin"
+)
+def hooks_command_path(plugin: Plugin):
+    doc = plugin.hooks
+    events = doc.data.get("hooks") if doc else None
+    for event, groups in events.items() if isinstance(events, dict) else []:
+        for gi, group in enumerate(groups if isinstance(groups, list) else []):
+            hooks = group.get("hooks") if isinstance(group, dict) else None
+            for hi, hook in enumerate(hooks if isinstance(hooks, list) else []):
+                command = hook.get("command") if isinstance(hook, dict) else None
+                for target in re.findall(r"\$\{CLAUDE_PLUGIN_ROOT\}/([^\s'\"]+)", str(command)):
+                    if not exists(plugin.root / target):
+                        line = doc.line("hooks", event, gi, "hooks", hi, "command")
+                        message = f"${{CLAUDE_PLUGIN_ROOT}}/{target[:120]} does not exist"
+                        yield Finding(doc.rel, line, "hooks-command-path", message)

@@ -1,0 +1,125 @@
+"""plugin.json and marketplace.json."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import jsonschema
+from referencing import Registry, Resource
+
+from ..facts import HERE, load
+from ..model import Finding, Json, Plugin
+from ..read import exists
+from . import rule
+
+SCHEMAS = HERE / "schemas"
+
+
+@cache
+def registry() -> Registry:
+    return Registry().with_resources(
+        (p.name, Resource.from_contents(json.loads(p.read_text(encoding="utf-8"))))
+        for p in SCHEMAS.glob("*.schema.json")
+    )
+
+
+def schema_findings(doc: Json | None, data, schema: str, rule_id: str, rel: str, lines):
+    """Schema errors, one finding each; an unknown key names the keys Claude Code knows."""
+    spec = json.loads((SCHEMAS / schema).read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(spec, registry=registry())
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
+        path = list(error.absolute_path)
+        where = ".".join(str(p) for p in path) or "(top level)"
+        if error.validator == "additionalProperties":
+            known = ", ".join(sorted(error.schema.get("properties", {})))
+            for key in sorted(set(error.instance) - set(error.schema.get("properties", {}))):
+                inside = f" in {where}" if path else ""
+                message = f"unknown key {key!r}{inside}: Claude Code ignores it; known: {known}"
+                yield Finding(rel, lines([*path, key]), rule_id, message)
+            continue
+        message = error.message
+        if error.validator == "pattern" and isinstance(error.instance, str):
+            message = f"{error.instance[:80]!r} does not match {error.schema['pattern']}"
+        elif error.validator == "oneOf":
+            message = f"{str(error.instance)[:80]!r} has the wrong type or form"
+        yield Finding(rel, lines(path), rule_id, f"{where}: {message}")
+
+
+@rule("manifest-schema", "plugin.json keys and types as the CLI's manifest schema", scope="plugin")
+def manifest_schema(plugin: Plugin):
+    doc = plugin.manifest
+    if doc is not None:
+        yield from schema_findings(
+            doc, doc.data, "plugin.schema.json", "manifest-schema", doc.rel, lambda p: doc.line(*p)
+        )
+
+
+@rule("component-path", "plugin.json component paths Claude Code loads", scope="plugin")
+def component_paths(plugin: Plugin):
+    doc = plugin.manifest
+    if doc is None:
+        return
+    for key in ("commands", "agents", "skills", "outputStyles", "hooks", "icon"):
+        value = doc.data.get(key)
+        values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        for index, item in enumerate(values):
+            if not isinstance(item, str):
+                continue
+            line = doc.line(key, index) if isinstance(value, list) else doc.line(key)
+            target = plugin.root / item
+            if not exists(target):
+                yield Finding(doc.rel, line, "component-path", f"{key}: {item} does not exist")
+            elif key in ("commands", "agents") and target.is_file() and target.suffix != ".md":
+                message = f"{key}: {item} is not a .md file; Claude Code loads only markdown"
+                yield Finding(doc.rel, line, "component-path", message)
+
+
+@rule("marketplace-schema", "marketplace.json keys and types as the CLI reads them", scope="plugin")
+def marketplace_schema(plugin: Plugin):
+    doc = plugin.marketplace
+    if doc is not None:
+        yield from schema_findings(
+            doc,
+            doc.data,
+            "marketplace.schema.json",
+            "marketplace-schema",
+            doc.rel,
+            lambda p: doc.line(*p),
+        )
+
+
+@rule(
+    "marketplace-name-reserved",
+    "the CLI refuses marketplace names Anthropic reserves",
+    scope="plugin",
+)
+def marketplace_reserved(plugin: Plugin):
+    doc = plugin.marketplace
+    name = doc.data.get("name") if doc else None
+    if isinstance(name, str) and name.lower() in load()["reserved_marketplace_names"]:
+        message = f"marketplace name {name!r} is reserved by Claude Code; choose another"
+        yield Finding(doc.rel, doc.line("name"), "marketplace-name-reserved", message)
+
+
+@rule("marketplace-source", "a relative plugin source must hold a plugin", scope="plugin")
+def marketplace_sources(plugin: Plugin):
+    doc = plugin.marketplace
+    entries = doc.data.get("plugins") if doc else None
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        if not isinstance(entry, dict) or not isinstance(entry.get("source"), str):
+            continue
+        source = entry["source"]
+        target = plugin.root / source
+        line = doc.line("plugins", index, "source")
+        if not source.startswith("./") or not exists(target):
+            message = f"plugins[{index}].source {source[:80]!r} is no folder of this repository"
+            yield Finding(doc.rel, line, "marketplace-source", message)
+        elif target.resolve() == plugin.root.resolve() and entry.get("name") != plugin.name:
+            message = (
+                f"plugins[{index}].name {entry.get('name')!r} differs from plugin.json's "
+                f"name {plugin.name!r}"
+            )
+            yield Finding(
+                doc.rel, doc.line("plugins", index, "name"), "marketplace-source", message
+            )

@@ -1,0 +1,48 @@
+"""Names: how Claude Code registers commands (file name), skills (folder) and agents."""
+
+from __future__ import annotations
+
+from ..facts import load
+from ..model import Finding, Plugin
+from . import rule
+
+
+@rule("name-collision", "a command and a skill with one name: the command wins", scope="plugin")
+def name_collision(plugin: Plugin):
+    commands = {p.name: p for p in plugin.prompts if p.kind == "command"}
+    for skill in (p for p in plugin.prompts if p.kind == "skill"):
+        if skill.name in commands:
+            message = (
+                f"skill {skill.name!r} has the name of command {commands[skill.name].rel}; "
+                "Claude Code runs the command and the skill is unreachable: rename one"
+            )
+            yield Finding(skill.rel, 1, "name-collision", message)
+
+
+@rule("name-shadows-builtin", "a name of a built-in command is shadowed", scope="plugin")
+def name_shadows_builtin(plugin: Plugin):
+    for prompt in plugin.prompts:
+        if prompt.kind in ("command", "skill") and prompt.name in load()["builtin_commands"]:
+            message = (
+                f"{prompt.kind} name {prompt.name!r} shadows Claude Code's built-in "
+                f"/{prompt.name}; rename it"
+            )
+            yield Finding(prompt.rel, 1, "name-shadows-builtin", message)
+
+
+@rule("agent-name-duplicate", "two agents with one name: one is lost", scope="plugin")
+def agent_name_duplicate(plugin: Plugin):
+    seen = {}
+    for prompt in (p for p in plugin.prompts if p.kind == "agent"):
+        if prompt.name in seen:
+            message = f"agent name {prompt.name!r} is also used by {seen[prompt.name].rel}"
+            yield Finding(prompt.rel, prompt.line_of("name"), "agent-name-duplicate", message)
+        seen.setdefault(prompt.name, prompt)
+
+
+@rule("skill-folder", "a folder under skills/ without SKILL.md is not a skill", scope="plugin")
+def skill_folder(plugin: Plugin):
+    for folder in plugin.skill_folders:
+        if not (folder / "SKILL.md").is_file():
+            message = "a skill folder without SKILL.md; Claude Code does not load it"
+            yield Finding(plugin.rel(folder), 1, "skill-folder", message)
