@@ -36,16 +36,16 @@ def market(name: str = "corpus-market", source: str = "./", plugin: str = "corpu
     )
 
 
-def hooks(event: str = "PreToolUse", script: str = "scripts/tool.py") -> str:
+def hooks(
+    event="PreToolUse", script="scripts/tool.py", command='python3 "${{CLAUDE_PLUGIN_ROOT}}/{}"'
+):
     return json.dumps(
         {
             "hooks": {
                 event: [
                     {
                         "matcher": "Bash",
-                        "hooks": [
-                            {"type": "command", "command": f"${{CLAUDE_PLUGIN_ROOT}}/{script}"}
-                        ],
+                        "hooks": [{"type": "command", "command": command.format(script)}],
                     }
                 ]
             }
@@ -147,13 +147,15 @@ CASES = {
     "skill-description": (
         {
             "skills/greet-user/SKILL.md": edit(
-                SKILL, "description: Greets", "description: Use <b>this</b>. Greets"
+                SKILL, "description: Greets", "description: " + "x" * 1025 + " Greets"
             )
         },
         ["skills/greet-user/SKILL.md:3"],
         {
             "skills/greet-user/SKILL.md": edit(
-                SKILL, "description: Greets", "description: Use this (a to b). Greets"
+                SKILL,
+                "description: Greets",
+                "description: Use <this> (a -> b), " + "x" * 940 + ". Greets",
             )
         },
     ),
@@ -220,11 +222,6 @@ CASES = {
             "skills/greet-user/SKILL.md": edit(SKILL, "name: greet-user", "name: greet"),
         },
     ),
-    "name-shadows-builtin": (
-        {"commands/help.md": "---\ndescription: my own help\n---\nbody\n"},
-        ["commands/help.md:1"],
-        {"commands/helper-help.md": "---\ndescription: not a built-in name\n---\nbody\n"},
-    ),
     "agent-name-duplicate": (
         {"agents/helper-copy.md": HELPER},
         ["agents/helper.md:2"],
@@ -280,6 +277,11 @@ CASES = {
         {"hooks/hooks.json": hooks(event="BeforeBash")},
         ["hooks/hooks.json:3"],
         {"hooks/hooks.json": hooks(event="PreToolUse")},
+    ),
+    "hooks-unquoted-root": (
+        {"hooks/hooks.json": hooks(command="python3 ${{CLAUDE_PLUGIN_ROOT}}/{}")},
+        ["hooks/hooks.json:9"],
+        {"hooks/hooks.json": hooks(command='python3 "${{CLAUDE_PLUGIN_ROOT}}/{}" --quiet')},
     ),
     "hooks-command-path": (
         {"hooks/hooks.json": hooks(script="hooks/missing.py")},

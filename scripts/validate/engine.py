@@ -82,6 +82,7 @@ def read_prompt(plugin: Plugin, prompt: Prompt) -> bool:
         meta, prompt.key_lines = parse_frontmatter(source)
     except Unreadable as exc:
         plugin.early.append(finding(prompt.rel, exc))
+        prompt.unparsed = exc.rule == "frontmatter-yaml"
         return exc.rule not in ("file-unreadable", "file-encoding")
     if meta is not None and not isinstance(meta, dict):
         message = "frontmatter must be a mapping of keys to values; Claude Code ignores it"

@@ -25,6 +25,7 @@ class Prompt:
     text: str = ""
     meta: dict = field(default_factory=dict)
     has_frontmatter: bool = False
+    unparsed: bool = False  # a frontmatter Claude Code could not read (its keys are dropped)
     key_lines: dict[str, int] = field(default_factory=dict)
     body_start: int = 1  # file line where the body begins (as Claude Code splits it)
 
@@ -79,4 +80,7 @@ class Plugin:
             return Path(path).as_posix()
 
     def names(self, kind: str) -> set[str]:
+        if kind == "workflow":  # workflows/NAME.js
+            folder = self.root / "workflows"
+            return {p.stem for p in folder.glob("*.js")} if folder.is_dir() else set()
         return {p.name for p in self.prompts if p.kind == kind}

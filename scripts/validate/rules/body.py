@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from urllib.parse import unquote
 
 from ..facts import load
 from ..model import Finding, Plugin, Prompt
@@ -102,7 +103,7 @@ PLUGIN_PATH = re.compile(r"\$\{CLAUDE_PLUGIN_ROOT\}/([^\s`'\")\]>]{1,4096})")
 @rule("plugin-id", "plugin:NAME must name an agent, skill or command of the plugin", kinds=EVERY)
 def plugin_id(plugin: Plugin, prompt: Prompt):
     text = prose(prompt)
-    every = plugin.names("agent") | plugin.names("skill") | plugin.names("command")
+    every = set().union(*(plugin.names(k) for k in ("agent", "skill", "command", "workflow")))
     pattern = rf"(?<![\w/-]){re.escape(plugin.name)}:([A-Za-z0-9_-]+)"
     for match in re.finditer(pattern, text):
         if match.group(1) not in every:
@@ -154,10 +155,15 @@ def skill_reference(plugin: Plugin, prompt: Prompt):
 @rule("link-dangling", "relative links must point to a file of the plugin", kinds=EVERY)
 def link_dangling(plugin: Plugin, prompt: Prompt):
     for line, href in links(prompt):
-        if re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I) or href.startswith(("#", "/")):
+        href = unquote(href)
+        base = prompt.path.parent
+        for variable, folder in (("CLAUDE_PLUGIN_ROOT", plugin.root), ("CLAUDE_SKILL_DIR", base)):
+            if href.startswith(f"${{{variable}}}/"):  # expanded by Claude Code
+                href, base = href.split("/", 1)[1], folder
+        if re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I) or href.startswith(("#", "/", "$")):
             continue
         target = href.split("#", 1)[0]
-        if target and not exists(prompt.path.parent / target):
+        if target and not exists(base / target):
             folder = plugin.rel(prompt.path.parent) or "."
             message = f"link {href[:120]!r} points to nothing (links resolve from {folder}/)"
             yield Finding(prompt.rel, line, "link-dangling", message)

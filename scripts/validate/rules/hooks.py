@@ -61,3 +61,27 @@ def hooks_command_path(plugin: Plugin):
                         line = doc.line("hooks", event, gi, "hooks", hi, "command")
                         message = f"${{CLAUDE_PLUGIN_ROOT}}/{target[:120]} does not exist"
                         yield Finding(doc.rel, line, "hooks-command-path", message)
+
+
+@rule(
+    "hooks-unquoted-root",
+    "the CLI warns: an unquoted ${CLAUDE_PLUGIN_ROOT} splits on spaces",
+    scope="plugin",
+)
+def hooks_unquoted_root(plugin: Plugin):
+    doc = plugin.hooks
+    events = doc.data.get("hooks") if doc else None
+    for event, groups in events.items() if isinstance(events, dict) else []:
+        for gi, group in enumerate(groups if isinstance(groups, list) else []):
+            hooks = group.get("hooks") if isinstance(group, dict) else None
+            for hi, hook in enumerate(hooks if isinstance(hooks, list) else []):
+                command = hook.get("command") if isinstance(hook, dict) else None
+                if isinstance(command, str) and re.search(
+                    r'(?<!")\$\{CLAUDE_PLUGIN_ROOT\}', command
+                ):
+                    line = doc.line("hooks", event, gi, "hooks", hi, "command")
+                    message = (
+                        f"{command[:120]!r}: quote the placeholder, "
+                        '"${CLAUDE_PLUGIN_ROOT}/...", so that a path with a space stays one word'
+                    )
+                    yield Finding(doc.rel, line, "hooks-unquoted-root", message)

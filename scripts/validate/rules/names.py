@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..facts import load
 from ..model import Finding, Plugin
 from . import rule
 
@@ -17,17 +16,6 @@ def name_collision(plugin: Plugin):
                 "Claude Code runs the command and the skill is unreachable: rename one"
             )
             yield Finding(skill.rel, 1, "name-collision", message)
-
-
-@rule("name-shadows-builtin", "a name of a built-in command is shadowed", scope="plugin")
-def name_shadows_builtin(plugin: Plugin):
-    for prompt in plugin.prompts:
-        if prompt.kind in ("command", "skill") and prompt.name in load()["builtin_commands"]:
-            message = (
-                f"{prompt.kind} name {prompt.name!r} shadows Claude Code's built-in "
-                f"/{prompt.name}; rename it"
-            )
-            yield Finding(prompt.rel, 1, "name-shadows-builtin", message)
 
 
 @rule("agent-name-duplicate", "two agents with one name: one is lost", scope="plugin")
