@@ -157,3 +157,13 @@ def test_setup_database_without_an_argument_asks(claude: str, tmp_path: Path) ->
     assert "$0" not in command  # Claude Code leaves $0 as it is when there is no argument
     assert "If no\nbackend was named, or it is not one of these" in command
     assert "ask with AskUserQuestion" in command
+
+
+def test_always_on_context_is_at_most_400_tokens(claude: str, tmp_path: Path) -> None:
+    """What every session pays for the plugin, as the pinned CLI projects it."""
+    proc = run_claude(
+        claude, tmp_path, "--plugin-dir", str(ROOT), "plugin", "details", "fastapi-async-db"
+    )
+    match = re.search(r"Always-on:\s+~(\d+) tok", proc.stdout)
+    assert match, proc.stdout + proc.stderr
+    assert int(match.group(1)) <= 400, proc.stdout

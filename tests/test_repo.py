@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -142,3 +143,30 @@ def test_long_references_open_with_a_section_head() -> None:
             if s not in links
         ]
     assert not problems, problems
+
+
+def test_one_session_dependency_idiom() -> None:
+    """Every session dependency the prompts teach rolls back on BaseException (a cancelled
+    request raises CancelledError, which is not an Exception), and says so."""
+    taught = []
+    for _doc, block in snippets.iter_blocks():
+        for match in re.finditer(
+            r"except (?:Base)?Exception\b.*\n\s+await session\.rollback\(\)", block.code
+        ):
+            taught.append((block.where, match.group(0).split("\n")[0].strip()))
+    assert taught, "no session dependency found"
+    idiom = "except BaseException:  # a cancelled request too (CancelledError)"
+    assert [w for w, line in taught if line != idiom] == [], taught
+
+
+def test_skill_descriptions_lead_with_the_user_s_words() -> None:
+    """Each skill's description opens with when to use it, and they tell the three apart."""
+    import yaml
+
+    descriptions = {}
+    for path in sorted((ROOT / "skills").glob("*/SKILL.md")):
+        meta = yaml.safe_load(path.read_text(encoding="utf-8").split("---")[1])
+        descriptions[path.parent.name] = meta["description"]
+        assert meta["description"].startswith("Use "), path
+    assert "not SQLModel" in descriptions["async-sqlalchemy"]
+    assert "SQLModel" in descriptions["async-sqlmodel"]

@@ -3,6 +3,7 @@ the suite at its markdown file:line."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -318,7 +319,7 @@ def test_directive_errors_and_untouched_blocks() -> None:
     assert [b.where for b in snippets.untouched(doc)] == ["tests/doc.md:1"]
 
 
-def test_backend_url_reaches_the_code() -> None:
+def test_backend_url_reaches_the_code(tmp_path: Path) -> None:
     doc = doc_from(
         """\
         <!-- snippets: backends=sqlite,postgres -->
@@ -332,8 +333,8 @@ def test_backend_url_reaches_the_code() -> None:
         async with engine.connect() as conn:
             assert await conn.scalar(text("select 1")) == 1
         await engine.dispose()
-        expected = {"sqlite": "sqlite", "postgres": "postgresql"}[os.environ["SNIPPET_BACKEND"]]
-        assert engine.dialect.name == expected
+        import json, pathlib
+        pathlib.Path(os.environ["DIALECT_LOG"]).write_text(json.dumps(engine.dialect.name))
         ```
         """
     )
@@ -341,8 +342,16 @@ def test_backend_url_reaches_the_code() -> None:
     for backend in doc.backends:
         if backend == "postgres" and not snippets.postgres_admin_url():
             need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
-        results = snippets.run_document(doc, backend)
+        log = tmp_path / f"{backend}.json"
+        os.environ["DIALECT_LOG"] = str(log)
+        try:
+            results = snippets.run_document(doc, backend)
+        finally:
+            del os.environ["DIALECT_LOG"]
         assert [o.status for o in results] == ["passed"], failures(results)
+        assert (
+            json.loads(log.read_text()) == {"sqlite": "sqlite", "postgres": "postgresql"}[backend]
+        )
 
 
 # --- import=no: files a later block's tool loads ----------------------------------------------

@@ -67,7 +67,6 @@ class DocumentRun:
         self.db.create()
         env = {
             "DATABASE_URL": self.db.url,
-            "SNIPPET_BACKEND": self.backend,
             "CLAUDE_PLUGIN_ROOT": str(ROOT),  # as Claude Code sets it for the plugin
         }
         self.loop = self.sandbox.enter(env)
