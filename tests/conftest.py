@@ -24,6 +24,64 @@ def need_server(what: str, hint: str) -> None:
     pytest.skip(message)
 
 
+SERVERS = {  # marker: (the variable scripts/servers.sh writes, what it is)
+    "postgres": ("TEST_POSTGRES_URL", "PostgreSQL server"),
+    "pgbouncer": ("TEST_PGBOUNCER_URL", "PgBouncer"),
+    "mysql": ("TEST_MYSQL_URL", "MariaDB server"),
+}
+# Tests that start servers, tools or virtualenvs; the rest run in-process in seconds
+# (`pytest -m unit`). Prompt documents carry `prompts`, and `postgres` when they need it.
+INTEGRATION = {
+    "test_scaffold": ("postgres", "pgbouncer", "mysql"),
+    "test_fixture_projects": ("postgres",),
+    "test_bench": ("postgres", "pgbouncer"),
+    "test_fuzz_apps": ("postgres",),
+    "test_layer_inputs": ("postgres",),
+    "test_snippets": ("postgres",),
+    "test_claude_cli": (),
+    "test_demo": (),
+    "test_preflight": (),
+}
+
+
+def server_url(name: str) -> str:
+    """The URL of a test server (postgres, pgbouncer, mysql); skip without it, fail in CI."""
+    variable, what = SERVERS[name]
+    url = os.environ.get(variable)
+    if not url:
+        need_server(what, f"set {variable}, or run scripts/test.sh")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    return server_url("postgres")
+
+
+@pytest.fixture
+def pgbouncer_url() -> str:
+    return server_url("pgbouncer")
+
+
+@pytest.fixture
+def mysql_url() -> str:
+    return server_url("mysql")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.suffix == ".md":
+            item.add_marker("prompts")
+            continue
+        servers = INTEGRATION.get(item.path.stem)
+        if servers is None:
+            item.add_marker("unit")
+            continue
+        item.add_marker("integration")
+        for name in servers:
+            item.add_marker(name)
+
+
 def find_python(version: str) -> str | None:
     """An interpreter of this minor version (`3.10`) that really runs: on PATH, or one of
     pyenv's builds (its shims answer only for the active version), or Debian's."""

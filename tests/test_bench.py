@@ -16,7 +16,7 @@ from pathlib import Path
 import bench
 import pgwire_proxy
 import pytest
-from conftest import PRODUCT, ROOT, need_server, postgres_admin
+from conftest import PRODUCT, ROOT, postgres_admin, server_url
 
 TAUGHT = [v.name for v in bench.VARIANTS if not v.floor]
 
@@ -24,7 +24,7 @@ TAUGHT = [v.name for v in bench.VARIANTS if not v.floor]
 @pytest.fixture(scope="module")
 def counts() -> dict[str, dict[str, int]]:
     if not os.environ.get("TEST_POSTGRES_URL"):
-        need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
+        server_url("postgres")
     return bench.run(requests=0, counts_only=True)["round_trips"]
 
 
@@ -45,7 +45,7 @@ def test_proxy_counts_round_trips_not_messages() -> None:
     """A new statement is two round trips on asyncpg (prepare, then execute), a cached one
     is one; a simple query is one."""
     if not os.environ.get("TEST_POSTGRES_URL"):
-        need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
+        server_url("postgres")
     from sqlalchemy.engine import make_url
 
     server = make_url(os.environ["TEST_POSTGRES_URL"])
@@ -84,7 +84,7 @@ def test_proxy_counts_round_trips_not_messages() -> None:
 def test_transaction_pooler_path(tmp_path: Path) -> None:
     """The Supabase connector through PgBouncer in transaction mode, with TLS."""
     if not os.environ.get("TEST_PGBOUNCER_URL"):
-        need_server("PgBouncer", "set TEST_PGBOUNCER_URL, or run scripts/test.sh")
+        server_url("pgbouncer")
     done = subprocess.run(
         [sys.executable, str(PRODUCT / "scaffold_db.py"), "supabase"]
         + ["--project", str(tmp_path), "--no-migrations"],

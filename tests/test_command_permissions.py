@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-import yaml
 from conftest import ROOT
+from validate.read import parse_frontmatter, split_frontmatter
 from validate.rules.body import bash_allowed
 from validate.rules.frontmatter import split_tools
 
@@ -16,9 +16,11 @@ PROGRAMS += ("alembic", "grep", "ls", "cd")
 
 
 def frontmatter_and_body() -> tuple[dict, str]:
+    """Split and read as Claude Code does (the validator's reader)."""
     text = COMMAND.read_text(encoding="utf-8")
-    _, front, body = text.split("---\n", 2)
-    return yaml.safe_load(front), body
+    front, body_start, _ = split_frontmatter(text)
+    meta, _ = parse_frontmatter(front)
+    return meta, "\n".join(text.split("\n")[body_start - 1 :])
 
 
 def shell_commands(body: str) -> list[str]:

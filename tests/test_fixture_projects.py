@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 import snippets
-from conftest import PRODUCT, ROOT, find_python, need_server, postgres_admin
+from conftest import PRODUCT, ROOT, find_python, postgres_admin, server_url
 from sqlalchemy.engine import make_url
 
 FIXTURES = ROOT / "tests" / "fixtures" / "projects"
@@ -288,7 +288,7 @@ def fill_env(path: Path, values: dict[str, str]) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_fixture_project(tmp_path: Path, name: str) -> None:
     if not os.environ.get("TEST_POSTGRES_URL"):
-        need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
+        server_url("postgres")
     source = FIXTURES / name
     spec = json.loads((source / "fixture.json").read_text(encoding="utf-8"))
     project = tmp_path / "project"

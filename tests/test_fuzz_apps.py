@@ -15,7 +15,7 @@ import bench
 import httpx
 import pytest
 import schemathesis
-from conftest import need_server, postgres_admin
+from conftest import postgres_admin, server_url
 from hypothesis import HealthCheck, Phase, given, settings
 from sqlalchemy.engine import make_url
 
@@ -28,7 +28,7 @@ def database_url(backend: str, tmp_path: Path, name: str) -> str:
     if backend == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'fuzz.db'}"
     if not os.environ.get("TEST_POSTGRES_URL"):
-        need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
+        server_url("postgres")
     postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     url = make_url(os.environ["TEST_POSTGRES_URL"]).set(database=name)
     return url.render_as_string(hide_password=False)

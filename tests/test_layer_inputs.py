@@ -10,7 +10,7 @@ import os
 import tempfile
 
 import pytest
-from conftest import need_server
+from conftest import server_url
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -132,7 +132,7 @@ def test_libpq_parameters_reach_the_server(layer_package, env) -> None:
 
     server = os.environ.get("TEST_POSTGRES_URL")
     if not server:
-        need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
+        server_url("postgres")
     url = make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
     query = "connect_timeout=10&application_name=issue11&channel_binding=prefer&sslmode=disable"
     env.setenv("DATABASE_URL", f"{url}?{query}")

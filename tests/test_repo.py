@@ -170,3 +170,22 @@ def test_skill_descriptions_lead_with_the_user_s_words() -> None:
         assert meta["description"].startswith("Use "), path
     assert "not SQLModel" in descriptions["async-sqlalchemy"]
     assert "SQLModel" in descriptions["async-sqlmodel"]
+
+
+def test_the_readme_layout_matches_the_tree() -> None:
+    """Every path the README's layout table names exists, and every top-level entry and
+    every entry of scripts/ and tests/ that git tracks is named in it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Layout", 1)[1].split("\n### ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    named = set(re.findall(r"`([^`\s]+)`", "\n".join(row.split(" | ")[0] for row in rows)))
+    assert named, "no layout table"
+    assert [n for n in named if not (ROOT / n.rstrip("/")).exists()] == []
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    entries = {p.split("/")[0] for p in tracked} - {"README.md", "LICENSE", "pyproject.toml"}
+    entries -= {".gitignore"}
+    entries |= {"/".join(p.split("/")[:2]) for p in tracked if p.startswith(("scripts/", "tests/"))}
+    missing = sorted(e for e in entries if e.split("/")[-1] not in table)
+    assert missing == [], f"not in the README's layout table: {missing}"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import snippets
-from conftest import PRODUCT, ROOT, need_server, postgres_admin
+from conftest import PRODUCT, ROOT, need_server, postgres_admin, server_url
 from sqlalchemy.engine import make_url
 
 SCAFFOLD = PRODUCT / "scaffold_db.py"
@@ -373,7 +373,7 @@ def test_runs_on_a_bare_python_and_names_what_is_missing(tmp_path: Path) -> None
 def test_postgres_faults(tmp_path: Path) -> None:
     """Connections killed by the server, and a pool that is exhausted (real PostgreSQL)."""
     if not os.environ.get("TEST_POSTGRES_URL"):
-        need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
+        server_url("postgres")
     assert scaffold(tmp_path, "postgres").returncode == 0
     database = f"faults_{abs(hash(tmp_path.name)) % 10**8}"
     create_database(os.environ["TEST_POSTGRES_URL"], database)
@@ -414,7 +414,7 @@ def test_transaction_pooler_setting_is_what_makes_pgbouncer_work(tmp_path: Path)
     set) and the postgres one with DB_POOLER=transaction work; the control, postgres without
     it, fails, and each failure says which setting to add."""
     if not os.environ.get("TEST_PGBOUNCER_URL"):
-        need_server("PgBouncer", "set TEST_PGBOUNCER_URL, or run scripts/test.sh")
+        server_url("pgbouncer")
     assert scaffold(tmp_path, "supabase").returncode == 0
     base = env_file("supabase", tmp_path, "postgres").replace("DB_POOLER=transaction\n", "")
     results = {}

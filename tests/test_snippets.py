@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import snippets
-from conftest import ROOT, need_server
+from conftest import ROOT, server_url
 from snippets.sandbox import forget_sqlmodel_tables
 
 SAMPLES = ROOT / "tests" / "samples" / "good"
@@ -40,7 +40,7 @@ def failures(results: list[snippets.Outcome]) -> list[str]:
 def first_backend(doc: snippets.Document, block: snippets.Block) -> str:
     backend = snippets.planned(doc, block)[0]
     if backend == "postgres" and not snippets.postgres_admin_url():
-        need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
+        server_url("postgres")
     return backend
 
 
@@ -341,7 +341,7 @@ def test_backend_url_reaches_the_code(tmp_path: Path) -> None:
     assert doc.backends == ("sqlite", "postgres")
     for backend in doc.backends:
         if backend == "postgres" and not snippets.postgres_admin_url():
-            need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
+            server_url("postgres")
         log = tmp_path / f"{backend}.json"
         os.environ["DIALECT_LOG"] = str(log)
         try:
@@ -634,7 +634,7 @@ def test_appending_a_raise_to_any_plain_python_block_fails_at_its_line(doc) -> N
         if backend != first and all(first in snippets.planned(doc, b) for b in blocks):
             continue
         if backend == "postgres" and not snippets.postgres_admin_url():
-            need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
+            server_url("postgres")
         results = snippets.run_document(broken, backend)
         ran = [o for o in results if o.block is not None and o.block.line in shifted]
         ran = [o for o in ran if "skip" not in o.block.attrs]
@@ -673,7 +673,7 @@ def test_appending_a_raise_to_any_file_block_fails_at_its_line(doc) -> None:
         if not blocks:
             continue
         if backend == "postgres" and not snippets.postgres_admin_url():
-            need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
+            server_url("postgres")
         run = snippets.DocumentRun(doc, backend)
         try:
             run.start()
@@ -768,7 +768,7 @@ def test_a_document_is_set_up_once_per_backend() -> None:
     layer = "skills/async-db-layer/references/db-package.md"
     doc = snippets.parse_document(ROOT / layer)
     if not snippets.postgres_admin_url():
-        need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
+        server_url("postgres")
     proc = pytest_on(layer)
     assert proc.returncode == 0, proc.stdout[-2000:]
     blocks = sum(len(snippets.ordered(doc, b)) for b in doc.backends)
@@ -792,7 +792,7 @@ def test_good_samples_pass_on_every_backend(path: Path) -> None:
     assert doc.error is None
     for backend in doc.backends:
         if backend == "postgres" and not snippets.postgres_admin_url():
-            need_server("PostgreSQL server", "set TEST_POSTGRES_URL, or run scripts/test.sh")
+            server_url("postgres")
         results = snippets.run_document(doc, backend)
         assert results and not failures(results), failures(results)
         assert all(o.status == "passed" or "skip" in o.block.attrs for o in results)
