@@ -35,6 +35,7 @@ from sqlalchemy.engine import URL, make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pgwire_proxy  # noqa: E402
 import snippets  # noqa: E402
+from snippets.database import run_admin  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = ROOT / "skills" / "async-db-layer" / "scripts"
@@ -214,23 +215,8 @@ def free_port() -> int:
 
 
 def admin(url: URL, *statements: str) -> None:
-    import asyncpg
-
-    async def run() -> None:
-        conn = await asyncpg.connect(
-            user=url.username,
-            password=url.password,
-            host=url.host,
-            port=url.port,
-            database="postgres",
-        )
-        try:
-            for statement in statements:
-                await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
+    """Statements on the server's `postgres` database (the snippet runner's helper)."""
+    run_admin(url.render_as_string(hide_password=False), *statements)
 
 
 @dataclass

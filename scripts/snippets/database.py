@@ -38,8 +38,9 @@ class Database:
             run_admin(postgres_admin_url(), f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def run_admin(admin_url: str, statement: str) -> None:
-    """One statement on the admin database, outside a transaction, on a loop of its own."""
+def run_admin(admin_url: str, *statements: str) -> None:
+    """Statements on the server's `postgres` database, outside a transaction (CREATE
+    DATABASE needs that), on an event loop of their own."""
     import asyncpg
     from sqlalchemy.engine import make_url
 
@@ -51,10 +52,11 @@ def run_admin(admin_url: str, statement: str) -> None:
             password=url.password,
             host=url.host,
             port=url.port,
-            database=url.database or "postgres",
+            database="postgres",
         )
         try:
-            await conn.execute(statement)
+            for statement in statements:
+                await conn.execute(statement)
         finally:
             await conn.close()
 

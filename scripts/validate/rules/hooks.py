@@ -45,22 +45,27 @@ def group_problems(doc, path: tuple, group):
             yield Finding(doc.rel, where, "hooks-schema", 'a command hook needs "command"')
 
 
-@rule(
-    "hooks-command-path", "${CLAUDE_PLUGIN_ROOT} paths in hook commands must exist", scope="plugin"
-)
-def hooks_command_path(plugin: Plugin):
-    doc = plugin.hooks
+def hook_commands(doc):
+    """(line, command) of every command hook."""
     events = doc.data.get("hooks") if doc else None
     for event, groups in events.items() if isinstance(events, dict) else []:
         for gi, group in enumerate(groups if isinstance(groups, list) else []):
             hooks = group.get("hooks") if isinstance(group, dict) else None
             for hi, hook in enumerate(hooks if isinstance(hooks, list) else []):
                 command = hook.get("command") if isinstance(hook, dict) else None
-                for target in re.findall(r"\$\{CLAUDE_PLUGIN_ROOT\}/([^\s'\"]+)", str(command)):
-                    if not exists(plugin.root / target):
-                        line = doc.line("hooks", event, gi, "hooks", hi, "command")
-                        message = f"${{CLAUDE_PLUGIN_ROOT}}/{target[:120]} does not exist"
-                        yield Finding(doc.rel, line, "hooks-command-path", message)
+                if isinstance(command, str):
+                    yield doc.line("hooks", event, gi, "hooks", hi, "command"), command
+
+
+@rule(
+    "hooks-command-path", "${CLAUDE_PLUGIN_ROOT} paths in hook commands must exist", scope="plugin"
+)
+def hooks_command_path(plugin: Plugin):
+    for line, command in hook_commands(plugin.hooks):
+        for target in re.findall(r"\$\{CLAUDE_PLUGIN_ROOT\}/([^\s'\"]+)", command):
+            if not exists(plugin.root / target):
+                message = f"${{CLAUDE_PLUGIN_ROOT}}/{target[:120]} does not exist"
+                yield Finding(plugin.hooks.rel, line, "hooks-command-path", message)
 
 
 @rule(
@@ -69,19 +74,10 @@ def hooks_command_path(plugin: Plugin):
     scope="plugin",
 )
 def hooks_unquoted_root(plugin: Plugin):
-    doc = plugin.hooks
-    events = doc.data.get("hooks") if doc else None
-    for event, groups in events.items() if isinstance(events, dict) else []:
-        for gi, group in enumerate(groups if isinstance(groups, list) else []):
-            hooks = group.get("hooks") if isinstance(group, dict) else None
-            for hi, hook in enumerate(hooks if isinstance(hooks, list) else []):
-                command = hook.get("command") if isinstance(hook, dict) else None
-                if isinstance(command, str) and re.search(
-                    r'(?<!")\$\{CLAUDE_PLUGIN_ROOT\}', command
-                ):
-                    line = doc.line("hooks", event, gi, "hooks", hi, "command")
-                    message = (
-                        f"{command[:120]!r}: quote the placeholder, "
-                        '"${CLAUDE_PLUGIN_ROOT}/...", so that a path with a space stays one word'
-                    )
-                    yield Finding(doc.rel, line, "hooks-unquoted-root", message)
+    for line, command in hook_commands(plugin.hooks):
+        if re.search(r'(?<!")\$\{CLAUDE_PLUGIN_ROOT\}', command):
+            message = (
+                f"{command[:120]!r}: quote the placeholder, "
+                '"${CLAUDE_PLUGIN_ROOT}/...", so that a path with a space stays one word'
+            )
+            yield Finding(plugin.hooks.rel, line, "hooks-unquoted-root", message)
