@@ -23,46 +23,59 @@ def run_dotenv(ctx: Context, block: Block) -> None:
     read_with(ctx, block, ".env")
 
 
-@handles("ini")
-def run_ini(ctx: Context, block: Block) -> None:
-    try:
-        configparser.ConfigParser().read_string(block.code)
-    except configparser.Error as exc:
-        raise BlockFailure(f"{block.where}: ini does not parse: {exc}") from None
-    read_with(ctx, block, ".ini")
+def parse_ini(code: str) -> None:
+    configparser.ConfigParser().read_string(code)
 
 
-@handles("toml")
-def run_toml(ctx: Context, block: Block) -> None:
-    try:
-        tomllib.loads(block.code)
-    except tomllib.TOMLDecodeError as exc:
-        raise BlockFailure(f"{block.where}: toml does not parse: {exc}") from None
-    read_with(ctx, block, ".toml")
-
-
-@handles("json")
-def run_json(ctx: Context, block: Block) -> None:
-    try:
-        json.loads(block.code)
-    except json.JSONDecodeError as exc:
-        line = block.line + exc.lineno
-        raise BlockFailure(f"{block.rel}:{line}: json does not parse: {exc.msg}") from None
-    read_with(ctx, block, ".json")
-
-
-@handles("yaml")
-def run_yaml(ctx: Context, block: Block) -> None:
+def parse_yaml(code: str) -> None:
     import yaml
 
+    yaml.safe_load(code)
+
+
+def yaml_errors() -> type[Exception]:
+    import yaml
+
+    return yaml.YAMLError
+
+
+# kind: (parse, the exceptions it raises, suffix of the file reads= is given)
+PARSERS = {
+    "ini": (parse_ini, lambda: configparser.Error, ".ini"),
+    "toml": (tomllib.loads, lambda: tomllib.TOMLDecodeError, ".toml"),
+    "json": (json.loads, lambda: json.JSONDecodeError, ".json"),
+    "yaml": (parse_yaml, yaml_errors, ".yaml"),
+}
+
+
+@handles(*PARSERS)
+def run_data(ctx: Context, block: Block) -> None:
+    parse, errors, suffix = PARSERS[block.kind]
     try:
-        yaml.safe_load(block.code)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = block.line + (mark.line + 1 if mark else 1)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise BlockFailure(f"{block.rel}:{line}: yaml does not parse: {problem}") from None
-    read_with(ctx, block, ".yaml")
+        parse(block.code)
+    except errors() as exc:
+        raise BlockFailure(
+            f"{where_in(block, exc)}: {block.kind} does not parse: {problem_of(exc)}"
+        ) from None
+    read_with(ctx, block, suffix)
+
+
+def where_in(block: Block, exc: Exception) -> str:
+    """The markdown line of a parse error, where the parser says which line it is."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{block.rel}:{block.line + exc.lineno}"
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        return f"{block.rel}:{block.line + mark.line + 1}"
+    if hasattr(exc, "problem"):  # a YAML error without a mark
+        return f"{block.rel}:{block.line + 1}"
+    return block.where
+
+
+def problem_of(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return exc.msg
+    return getattr(exc, "problem", None) or str(exc)
 
 
 def read_with(ctx: Context, block: Block, suffix: str) -> None:
