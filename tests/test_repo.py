@@ -19,7 +19,7 @@ def ruff(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_our_code_passes_ruff() -> None:
-    ours = ("scripts", "tests", "skills/async-db-layer/scripts")
+    ours = ("scripts", "tests", "hooks", "skills/async-db-layer/scripts")
     checked = ruff("check", "--no-cache", *ours)
     assert checked.returncode == 0, checked.stdout
     formatted = ruff("format", "--check", "--no-cache", *ours)

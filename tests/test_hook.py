@@ -1,0 +1,166 @@
+"""hooks/bash_guard.py, the PreToolUse hook: Claude Code is made to ask before every command
+of the corpus that can lose data, and every harmless one passes untouched; bad input passes
+with a note; the hook runs on the oldest Python users may have."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, find_python
+
+HOOK = ROOT / "hooks" / "bash_guard.py"
+CORPUS = json.loads((ROOT / "tests" / "hook_corpus" / "commands.json").read_text(encoding="utf-8"))
+
+
+def call(payload, cwd: Path = ROOT, python: str = sys.executable) -> subprocess.CompletedProcess:
+    data = payload if isinstance(payload, str) else json.dumps(payload)
+    env = {"PATH": "/usr/bin:/bin", "CLAUDE_PLUGIN_ROOT": str(ROOT)}
+    return subprocess.run(
+        [python, str(HOOK)],
+        input=data,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=cwd,
+        env=env,
+    )
+
+
+def bash(command: str, cwd: Path = Path("/tmp")) -> dict:
+    """The payload Claude Code sends for a Bash tool call."""
+    return {
+        "session_id": "s",
+        "transcript_path": "/tmp/t.jsonl",
+        "cwd": str(cwd),
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Bash",
+        "tool_input": {"command": command, "description": "run it"},
+    }
+
+
+def decision(done: subprocess.CompletedProcess) -> dict | None:
+    assert done.returncode == 0, done.stderr
+    if not done.stdout.strip():
+        return None
+    output = json.loads(done.stdout)["hookSpecificOutput"]
+    assert output["hookEventName"] == "PreToolUse" and output["permissionDecision"] == "ask"
+    return output
+
+
+@pytest.mark.parametrize("command", sorted(CORPUS["ask"]))
+def test_asks_before_a_command_that_can_lose_data(command: str) -> None:
+    output = decision(call(bash(command)))
+    assert output is not None, f"passed: {command!r}"
+    assert CORPUS["ask"][command] in output["permissionDecisionReason"], output
+
+
+@pytest.mark.parametrize("command", CORPUS["pass"])
+def test_harmless_commands_pass_untouched(command: str) -> None:
+    done = call(bash(command))
+    assert (decision(done), done.stderr) == (None, "")
+
+
+def git(project: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)
+
+
+REVISION = """from alembic import op
+import sqlalchemy as sa
+
+revision = "{rev}"
+down_revision = {down}
+
+
+def upgrade() -> None:
+    {op}
+
+
+def downgrade() -> None:
+    pass
+"""
+
+
+def test_upgrade_asks_while_a_new_revision_drops_data(tmp_path: Path) -> None:
+    """The migration guard's own check, on the revisions git does not have yet."""
+    versions = tmp_path / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (tmp_path / "migrations" / "env.py").write_text("# env\n")
+    (versions / "0001_init.py").write_text(
+        REVISION.format(rev="0001", down=None, op='op.create_table("t", sa.Column("c", sa.Text))')
+    )
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "init")
+    assert decision(call(bash("alembic upgrade head", tmp_path))) is None
+    dropping = versions / "0002_drop.py"
+    dropping.write_text(REVISION.format(rev="0002", down='"0001"', op='op.drop_column("t", "c")'))
+    output = decision(call(bash("alembic upgrade head", tmp_path)))
+    assert output is not None
+    assert (
+        "migrations/versions/0002_drop.py:9: op.drop_column('t', 'c')"
+        in (output["permissionDecisionReason"])
+    ), output
+    git(tmp_path, "add", ".")
+    git(tmp_path, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "drop")
+    assert decision(call(bash("alembic upgrade head", tmp_path))) is None  # applied before
+
+
+@pytest.mark.parametrize(
+    ("payload", "note"),
+    [
+        ("{not json", "input is not JSON"),
+        ("", None),
+        (json.dumps({"tool_name": "Write", "tool_input": {"file_path": "x"}}), None),
+        (json.dumps({"tool_name": "Bash", "tool_input": {}}), "no command"),
+        (json.dumps(bash("psql -c 'DROP TABLE t' " + "x" * 200_000)), "is not read"),
+        (json.dumps(bash("psql -c 'DROP TABLE \"unclosed")), None),
+    ],
+    ids=["bad-json", "empty", "other-tool", "no-command", "huge-command", "unclosed-quote"],
+)
+def test_bad_input_passes_with_a_note(payload: str, note: str | None) -> None:
+    done = call(payload)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    if note is None:
+        assert done.stderr == ""
+    else:
+        assert done.stdout == "" and note in done.stderr, (done.stdout, done.stderr)
+
+
+def test_a_broken_plugin_reference_does_not_block(tmp_path: Path) -> None:
+    """The hook reads the migration guard from the plugin; without it, it still passes."""
+    done = subprocess.run(
+        [sys.executable, "-S", str(HOOK)],
+        input=json.dumps(bash("psql -c 'DROP TABLE t'")),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": "/usr/bin:/bin", "CLAUDE_PLUGIN_ROOT": str(tmp_path)},
+    )
+    assert done.returncode == 0 and done.stdout == ""
+    assert "passing" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_runs_on_the_oldest_python_users_may_have() -> None:
+    python = find_python("3.8")
+    if python is None:
+        pytest.skip("no Python 3.8 here")
+    for command in ("alembic downgrade -1", "python -c 'Base.metadata.drop_all(e)'"):
+        assert decision(call(bash(command), python=python)) is not None, command
+    assert decision(call(bash("alembic upgrade head"), python=python)) is None
+
+
+def test_hooks_json_runs_this_script() -> None:
+    config = json.loads((ROOT / "hooks" / "hooks.json").read_text(encoding="utf-8"))
+    [entry] = config["hooks"]["PreToolUse"]
+    assert entry["matcher"] == "Bash"
+    assert entry["hooks"] == [
+        {
+            "type": "command",
+            "command": 'python3 -S "${CLAUDE_PLUGIN_ROOT}/hooks/bash_guard.py"',
+            "timeout": 10,
+        }
+    ]
