@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """How long the PreToolUse hook (hooks/bash_guard.py) makes Claude Code wait: every
 command of tests/hook_corpus/commands.json, each sent as Claude Code sends it (a new
-`python3 -S` process, as hooks/hooks.json runs it, the payload on stdin), `--rounds` times. Reports p50/p99 per kind;
-reported, never asserted.
+`python3 -S` process, as hooks/hooks.json runs it, the payload on stdin), `--rounds` times.
+Reports p50/p99 per kind; reported, never asserted.
 
     python scripts/bench_hook.py [--rounds 20] [--python python3]
 """

@@ -1,0 +1,199 @@
+"""db_doctor.py (skills/async-db-layer/scripts/): for every rule, the two samples of
+tests/doctor_corpus/RULE/hit-*.txt are found and the two look-alikes miss-*.txt are not;
+what the plugin's own references teach comes out clean; bad input exits 2 with a message."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import snippets
+from conftest import PRODUCT, ROOT
+
+DOCTOR = PRODUCT / "db_doctor.py"
+CORPUS = ROOT / "tests" / "doctor_corpus"
+SAMPLES = sorted(CORPUS.glob("*/*.txt"))
+
+
+def load_doctor():
+    spec = importlib.util.spec_from_file_location("db_doctor", DOCTOR)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+doctor = load_doctor()
+
+
+def materialize(sample: Path, dest: Path) -> Path:
+    """A sample holds files, each after a line `# === path`."""
+    current = None
+    for line in sample.read_text(encoding="utf-8").splitlines(keepends=True):
+        if line.startswith("# === "):
+            current = dest / line[6:].strip()
+            current.parent.mkdir(parents=True, exist_ok=True)
+            current.write_text("", encoding="utf-8")
+        elif current is not None:
+            with current.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+    return dest
+
+
+def rules_found(project: Path) -> list[str]:
+    findings, _ = doctor.run(project)
+    return [line.split("[", 1)[1].split("]", 1)[0] for line in findings]
+
+
+def test_every_rule_has_two_hits_and_two_look_alikes() -> None:
+    assert len(doctor.RULES) >= 16
+    assert sorted(p.name for p in CORPUS.iterdir()) == sorted(doctor.RULES)
+    for rule_id in doctor.RULES:
+        names = sorted(p.stem for p in (CORPUS / rule_id).glob("*.txt"))
+        assert names == ["hit-1", "hit-2", "miss-1", "miss-2"], rule_id
+    for _, reference in doctor.RULES.values():
+        assert (ROOT / reference).is_file(), reference
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_sample(sample: Path, tmp_path: Path) -> None:
+    rule_id = sample.parent.name
+    found = rules_found(materialize(sample, tmp_path))
+    if sample.stem.startswith("hit"):
+        assert rule_id in found, f"{rule_id} missed {sample.name}: {found}"
+    else:
+        assert rule_id not in found, f"{rule_id} fired on the look-alike {sample.name}"
+
+
+def test_findings_name_file_line_rule_and_the_fix(tmp_path: Path) -> None:
+    project = materialize(CORPUS / "expire-on-commit" / "hit-1.txt", tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(DOCTOR), str(project)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.startswith(
+        "app/database.py:4: [expire-on-commit] async_sessionmaker without expire_on_commit=False"
+    ), done.stdout
+    assert "(see skills/async-sqlalchemy/references/fastapi-app.md)" in done.stdout
+
+
+def test_what_the_references_teach_comes_out_clean(tmp_path: Path) -> None:
+    """Every document's files (file= blocks) and its other Python blocks, as a project."""
+    count, every = 0, []
+    for path in snippets.prompt_files():
+        doc = snippets.parse_document(path)
+        folder = tmp_path / doc.rel.replace("/", "__")
+        for backend in doc.backends:
+            snippets.materialize(doc, backend, folder)
+        plain = [b for b in doc.blocks if b.kind == "python" and "file" not in b.attrs]
+        for block in plain:
+            (folder / f"block_{block.line}.py").parent.mkdir(parents=True, exist_ok=True)
+            (folder / f"block_{block.line}.py").write_text(block.code, encoding="utf-8")
+        if folder.exists():
+            findings, project = doctor.run(folder)
+            count += len(project.python)
+            every += [f"{doc.rel}: {line}" for line in findings]
+    assert every == []
+    assert count > 100, count
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda tmp: tmp / "nowhere", "is not a folder"),
+        (lambda tmp: tmp, "holds no Python project"),
+        (lambda tmp: (tmp / "README.md").write_text("# hi\n") and tmp, "holds no Python project"),
+    ],
+    ids=["missing", "empty", "no-python"],
+)
+def test_bad_input_exits_2_with_a_message(tmp_path: Path, make, message: str) -> None:
+    target = make(tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(DOCTOR), str(target)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and message in done.stderr, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr
+
+
+def test_an_unreadable_file_exits_2() -> None:
+    import os
+    import shutil
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix="doctor-"))  # a folder another user may enter
+    try:
+        top.chmod(0o755)
+        (top / "app.py").write_text("x = 1\n")
+        secret = top / "db.py"
+        secret.write_text("y = 2\n")
+        secret.chmod(0)
+        command = [sys.executable, str(DOCTOR), str(top)]
+        if os.geteuid() == 0:  # root reads anything: run as nobody, with a copy of the script
+            script = top / "db_doctor.py"
+            shutil.copy(DOCTOR, script)
+            script.chmod(0o644)
+            command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+            command += ["/usr/bin/python3", str(script), str(top)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "db.py: cannot read" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_code_that_does_not_parse_is_skipped_with_a_note(tmp_path: Path) -> None:
+    (tmp_path / "new.py").write_text("def f[T](x: T) -> T: return x\n(\n")
+    (tmp_path / "ok.py").write_text("x = 1\n")
+    done = subprocess.run(
+        [sys.executable, str(DOCTOR), str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and "new.py: not read as Python" in done.stderr, done.stderr
+
+
+def test_each_file_is_read_once_on_a_project_of_500_files(tmp_path: Path) -> None:
+    """Counted, not timed: the doctor parses each file once (scripts/bench_doctor.py times it)."""
+    sample = (CORPUS / "lazy-load-after-close" / "hit-1.txt").read_text(encoding="utf-8")
+    for index in range(250):
+        materialize_text(sample, tmp_path / f"pkg{index}")
+    parses = []
+    original = doctor.ast.parse
+
+    def counting(*args, **kwargs):
+        parses.append(kwargs.get("filename"))
+        return original(*args, **kwargs)
+
+    doctor.ast.parse = counting
+    try:
+        findings, project = doctor.run(tmp_path)
+    finally:
+        doctor.ast.parse = original
+    assert len(project.python) == 500 and len(parses) == 500 == len(set(parses))
+    assert len(findings) == 250
+
+
+def materialize_text(text: str, dest: Path) -> None:
+    sample = dest.with_suffix(".txt")
+    sample.parent.mkdir(parents=True, exist_ok=True)
+    sample.write_text(text, encoding="utf-8")
+    materialize(sample, dest)
+    sample.unlink()
+
+
+def test_runs_on_the_oldest_python_users_may_have(tmp_path: Path) -> None:
+    from conftest import find_python
+
+    python = find_python("3.8")
+    if python is None:
+        pytest.skip("no Python 3.8 here")
+    for sample in sorted(CORPUS.glob("*/hit-1.txt")):
+        project = materialize(sample, tmp_path / sample.parent.name)
+        done = subprocess.run(
+            [python, str(DOCTOR), str(project)], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 1 and f"[{sample.parent.name}]" in done.stdout, (
+            sample,
+            done.stdout,
+            done.stderr,
+        )
