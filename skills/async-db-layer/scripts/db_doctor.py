@@ -303,6 +303,11 @@ def pooler_prepared_statements(project: Project):
                 return
 
 
+# SQLAlchemy's extras that bring greenlet (each requires sqlalchemy[asyncio])
+ASYNC_EXTRAS = {"asyncio", "postgresql-asyncpg", "postgresql_asyncpg", "aiosqlite", "aiomysql"}
+ASYNC_EXTRAS |= {"asyncmy", "aioodbc"}
+
+
 @rule("sqlalchemy-asyncio-extra", "skills/async-db-layer/references/db-package.md")
 def sqlalchemy_extra(project: Project):
     if not project.is_async:
@@ -314,7 +319,12 @@ def sqlalchemy_extra(project: Project):
             continue
         for number, line in enumerate(text.splitlines(), start=1):
             match = re.match(r"""^\s*["']?sqlalchemy\b\s*(\[[^\]]*\])?\s*([^"',#]*)""", line, re.I)
-            if not match or (match.group(1) and "asyncio" in match.group(1)):
+            extras = (
+                set(re.split(r"[\s,]+", (match.group(1) or "").strip("[]").lower()))
+                if match
+                else set()
+            )
+            if not match or extras & ASYNC_EXTRAS:
                 continue
             if re.search(r"<\s*2\.1|==\s*2\.0|~=\s*2\.0", match.group(2)):
                 continue  # pinned below 2.1, where greenlet still comes along
@@ -651,8 +661,9 @@ def main(argv: list[str]) -> int:
     findings, project = run(root.resolve())
     for note in project.notes:
         print(f"db_doctor: {note}", file=sys.stderr)
-    if not project.python and not project.texts:
-        print(f"db_doctor: {root} holds no Python project (no .py file)", file=sys.stderr)
+    if not project.python and (project.notes or not project.texts):
+        what = "no .py file could be read as Python" if project.notes else "no .py file"
+        print(f"db_doctor: {root} holds no Python project ({what})", file=sys.stderr)
         return 2
     for line in findings:
         print(line)
