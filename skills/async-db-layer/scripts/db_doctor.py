@@ -318,7 +318,9 @@ def sqlalchemy_extra(project: Project):
         if re.search(r"^\s*[\"']?greenlet", text, re.MULTILINE | re.IGNORECASE):
             continue
         for number, line in enumerate(text.splitlines(), start=1):
-            match = re.match(r"""^\s*["']?sqlalchemy\b\s*(\[[^\]]*\])?\s*([^"',#]*)""", line, re.I)
+            match = re.match(
+                r"""^\s*["']?sqlalchemy(?![\w.-])\s*(\[[^\]]*\])?\s*([^"',#]*)""", line, re.I
+            )
             extras = (
                 set(re.split(r"[\s,]+", (match.group(1) or "").strip("[]").lower()))
                 if match
