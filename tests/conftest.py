@@ -41,6 +41,8 @@ INTEGRATION = {
     "test_claude_cli": (),
     "test_demo": (),
     "test_preflight": (),
+    "test_hook": (),  # a python3 process per call, as Claude Code runs it
+    "test_doctor": (),  # the script's own processes, as the command runs it
 }
 
 

@@ -167,3 +167,20 @@ def test_always_on_context_is_at_most_400_tokens(claude: str, tmp_path: Path) ->
     match = re.search(r"Always-on:\s+~(\d+) tok", proc.stdout)
     assert match, proc.stdout + proc.stderr
     assert int(match.group(1)) <= 400, proc.stdout
+
+
+def test_db_doctor_renders_a_command_that_runs_the_bundled_script(claude: str, tmp_path: Path):
+    texts = rendered_texts(claude, tmp_path, "/fastapi-async-db:db-doctor")
+    command = next(t for t in texts if t.startswith("# Database doctor"))
+    for leftover in ("$ARGUMENTS", "${CLAUDE_PLUGIN_ROOT}", "!`"):
+        assert leftover not in command, leftover
+    script = ROOT / "skills" / "async-db-layer" / "scripts" / "db_doctor.py"
+    assert f"python3 {script} ." in command
+    assert 'subagent_type: "fastapi-async-db:fastapi-database-specialist"' in command
+
+
+def test_the_hook_is_loaded(claude: str, tmp_path: Path) -> None:
+    proc = run_claude(
+        claude, tmp_path, "--plugin-dir", str(ROOT), "plugin", "details", "fastapi-async-db"
+    )
+    assert re.search(r"Hooks \(1\)\s+PreToolUse", proc.stdout), proc.stdout
