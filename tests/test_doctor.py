@@ -197,3 +197,59 @@ def test_runs_on_the_oldest_python_users_may_have(tmp_path: Path) -> None:
             done.stdout,
             done.stderr,
         )
+
+
+# --- properties over generated code ----------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+IDENTIFIERS = st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True).filter(
+    lambda n: n not in {"async", "await", "def", "for", "if", "in", "is", "or", "and", "not"}
+)
+OTHER_OPTIONS = st.lists(
+    st.sampled_from(["autoflush=False", "future=True", "class_=AsyncSession", "info={}"]),
+    unique=True,
+)
+
+
+def doctor_on(files: dict[str, str]) -> list[str]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for rel, text in files.items():
+            (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
+            (Path(tmp) / rel).write_text(text, encoding="utf-8")
+        findings, _ = doctor.run(Path(tmp))
+    return [line.split("[", 1)[1].split("]", 1)[0] for line in findings]
+
+
+@settings(max_examples=150, deadline=None)
+@given(IDENTIFIERS, OTHER_OPTIONS, st.booleans(), st.booleans())
+def test_expire_on_commit_is_found_exactly_when_it_is_missing(name, options, keep, factory):
+    arguments = ["engine", *options] + (["expire_on_commit=False"] if keep else [])
+    maker = "async_sessionmaker" if factory else "AsyncSession"
+    code = f"{name} = {maker}({', '.join(arguments)})\n"
+    assert ("expire-on-commit" in doctor_on({"app/db.py": code})) is not keep, code
+
+
+@settings(max_examples=150, deadline=None)
+@given(IDENTIFIERS, st.booleans(), st.booleans(), st.sampled_from(["Depends", "Security"]))
+def test_commit_after_response_is_found_exactly_when_scope_is_missing(name, scoped, commits, dep):
+    body = "        yield session\n" + ("        await session.commit()\n" if commits else "")
+    code = (
+        f"async def {name}():\n    async with SessionLocal() as session:\n{body}\n\n"
+        f"Dep = Annotated[AsyncSession, {dep}({name}"
+        + (', scope="function"' if scoped else "")
+        + ")]\n"
+    )
+    found = "commit-after-response" in doctor_on({"app/deps.py": code})
+    assert found is (commits and not scoped), code
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(max_size=400), st.sampled_from(["app/x.py", "alembic.ini", "pyproject.toml", ".env"])
+)
+def test_any_file_content_is_read_without_an_error(text: str, name: str) -> None:
+    assert isinstance(doctor_on({name: text, "app/main.py": "x = 1\n"}), list)

@@ -164,3 +164,91 @@ def test_hooks_json_runs_this_script() -> None:
             "timeout": 10,
         }
     ]
+
+
+# --- properties over generated commands (in-process: the same judge() the script runs) ---
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def load_guard():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bash_guard", HOOK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+guard = load_guard()
+NAMES = st.from_regex(r"[a-z_][a-z0-9_]{0,15}", fullmatch=True)
+DESTRUCTIVE = st.sampled_from(
+    [
+        "DROP TABLE {t}",
+        "drop table if exists {t}",
+        "TRUNCATE {t}",
+        "TRUNCATE TABLE {t} CASCADE",
+        "DELETE FROM {t}",
+        "delete from {t};",
+        "ALTER TABLE {t} DROP COLUMN {c}",
+        "alter table {t} drop {c}",
+        "DROP SCHEMA {t} CASCADE",
+        "DROP DATABASE {t}",
+    ]
+)
+HARMLESS = st.sampled_from(
+    [
+        "SELECT * FROM {t} WHERE {c} = 1",
+        "select count(*) from {t}",
+        "DELETE FROM {t} WHERE {c} < now()",
+        "UPDATE {t} SET {c} = 2 WHERE id = 1",
+        "INSERT INTO {t} ({c}) VALUES (1)",
+        "CREATE TABLE {t} ({c} int)",
+        "ALTER TABLE {t} ADD COLUMN {c} int",
+        "ALTER TABLE {t} ALTER COLUMN {c} DROP NOT NULL",
+        "ALTER TABLE {t} DROP CONSTRAINT {c}",
+        "EXPLAIN ANALYZE SELECT 1 FROM {t}",
+    ]
+)
+
+
+def through(client: str, sql: str, quote: str) -> str:
+    if client == "sqlite3":
+        return f"sqlite3 app.db {quote}{sql}{quote}"
+    if client in ("mysql", "mariadb"):
+        return f"{client} -u root shop -e {quote}{sql}{quote}"
+    if client == "python":
+        return f"""python -c "import sqlite3; sqlite3.connect('a.db').execute('{sql}')\""""
+    return f'psql "$DATABASE_URL" -c {quote}{sql}{quote}'
+
+
+CLIENTS = st.sampled_from(["psql", "mysql", "mariadb", "sqlite3", "python"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    CLIENTS,
+    DESTRUCTIVE,
+    NAMES,
+    NAMES,
+    st.sampled_from(["'", '"']),
+    st.sampled_from(["", "cd x && "]),
+)
+def test_destructive_sql_through_any_client_asks(client, template, table, column, quote, before):
+    command = before + through(client, template.format(t=table, c=column), quote)
+    assert guard.judge(command, Path("/tmp")), command
+
+
+@settings(max_examples=300, deadline=None)
+@given(CLIENTS, HARMLESS, NAMES, NAMES, st.sampled_from(["'", '"']))
+def test_reads_and_filtered_writes_pass(client, template, table, column, quote):
+    command = through(client, template.format(t=table, c=column), quote)
+    assert guard.judge(command, Path("/tmp")) is None, command
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=400))
+def test_any_text_is_judged_without_an_error(command: str) -> None:
+    result = guard.judge(command, Path("/tmp"))
+    assert result is None or isinstance(result, str)
