@@ -14,12 +14,10 @@ failure: bad input passes through with a note on stderr.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
@@ -205,6 +203,8 @@ def destructive_sql(text: str) -> str | None:
 def python_sql(code: str) -> str | None:
     """Destructive SQL that `python -c` code hands to execute() / exec_driver_sql() (the
     migration guard's reading of op.execute); code that does not parse is read as text."""
+    import ast
+
     guard = migration_guard()
     try:
         tree = ast.parse(code)
@@ -244,6 +244,8 @@ def version_folders(cwd: Path) -> list[Path]:
 
 
 def committed(path: Path) -> bool:
+    import subprocess
+
     try:
         done = subprocess.run(
             ["git", "status", "--porcelain", "--", path.name],
@@ -265,6 +267,8 @@ def migration_guard() -> dict:
     (references/migrations.md, block file=migrations/guards.py): one source for both."""
     if _GUARD:
         return _GUARD
+    import ast  # only here and in python_sql: the common path does without it
+
     text = GUARDS.read_text(encoding="utf-8")
     start = text.index("```python file=migrations/guards.py")
     body = text[text.index("\n", start) + 1 : text.index("\n```", start)]

@@ -29,23 +29,45 @@ def measure(python: str, command: str) -> float:
     return (time.perf_counter() - start) * 1000
 
 
+def percentiles(times: list[float]) -> str:
+    times = sorted(times)
+    p99 = times[max(int(len(times) * 0.99) - 1, 0)]
+    return f"p50 {statistics.median(times):.2f} ms, p99 {p99:.2f} ms, max {times[-1]:.2f} ms"
+
+
+def in_process(commands: list[str], rounds: int) -> list[float]:
+    """The hook's own work: judge() on each command, without the interpreter's start-up."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bash_guard", HOOK)
+    guard = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(guard)
+    times = []
+    for _ in range(rounds):
+        for command in commands:
+            start = time.perf_counter()
+            guard.judge(command, Path("/tmp"))
+            times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--python", default="python3")
     args = parser.parse_args()
     corpus = json.loads((ROOT / "tests" / "hook_corpus" / "commands.json").read_text())
-    baseline = [
-        measure(args.python, "") for _ in range(args.rounds)
-    ]  # the interpreter's own start-up: the floor
+    every = corpus["pass"] + list(corpus["ask"])
+    floor = []
+    for _ in range(args.rounds * 5):
+        start = time.perf_counter()
+        subprocess.run([args.python, "-S", "-c", "pass"], check=True)
+        floor.append((time.perf_counter() - start) * 1000)
+    print(f"`{args.python} -S -c pass` alone (the floor): {percentiles(floor)}")
     for kind, commands in (("pass", corpus["pass"]), ("ask", list(corpus["ask"]))):
-        times = sorted(measure(args.python, c) for _ in range(args.rounds) for c in commands)
-        p99 = times[int(len(times) * 0.99) - 1]
-        print(
-            f"{kind}: {len(times)} calls, p50 {statistics.median(times):.1f} ms, "
-            f"p99 {p99:.1f} ms, max {times[-1]:.1f} ms"
-        )
-    print(f"interpreter start-up alone (empty command): p50 {statistics.median(baseline):.1f} ms")
+        times = [measure(args.python, c) for _ in range(args.rounds) for c in commands]
+        print(f"hook process, {kind}: {len(times)} calls, {percentiles(times)}")
+    print(f"judge() in-process: {percentiles(in_process(every, args.rounds))}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ scripts/servers.sh start ||
 # shellcheck disable=SC1091
 [ -f "$SERVERS_DIR/env" ] && . "$SERVERS_DIR/env"
 status=0
-.venv/bin/python -m pytest "$@" || status=$?
+.venv/bin/python -m pytest --durations=15 "$@" || status=$?
 # The floor run: the prompts' blocks, the scaffold and the settings on the contract's oldest
 # versions.
 # Only for a whole run (no arguments); CI needs .venv-floor.
