@@ -3,6 +3,8 @@ the suite at its markdown file:line."""
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import json
 import os
 import subprocess
@@ -614,40 +616,6 @@ def plain_python_blocks(doc: snippets.Document) -> list[snippets.Block]:
     ]
 
 
-@pytest.mark.parametrize(
-    "doc", [d for d in every_document() if plain_python_blocks(d)], ids=lambda d: d.rel
-)
-def test_appending_a_raise_to_any_plain_python_block_fails_at_its_line(doc) -> None:
-    """One run per document and backend: every plain block gets the raise. The raise comes
-    after the block's own code, so the state the next block sees is what it would be
-    without it, and each block must fail at its own line."""
-    blocks = plain_python_blocks(doc)
-    lines = doc.text.split("\n")
-    for block in sorted(blocks, key=lambda b: b.end, reverse=True):
-        lines.insert(block.end - 1, block.indent + 'raise RuntimeError("x")')
-    broken = snippets.parse_text("\n".join(lines), doc.path, doc.rel)
-    shifted = {b.line for b in broken.blocks if b.kind == "python" and "file" not in b.attrs}
-    # Line mapping does not depend on the backend: the first one, and another only for
-    # blocks that run there alone.
-    first = doc.backends[0]
-    for backend in doc.backends:
-        if backend != first and all(first in snippets.planned(doc, b) for b in blocks):
-            continue
-        if backend == "postgres" and not snippets.postgres_admin_url():
-            server_url("postgres")
-        results = snippets.run_document(broken, backend)
-        ran = [o for o in results if o.block is not None and o.block.line in shifted]
-        ran = [o for o in ran if "skip" not in o.block.attrs]
-        assert ran, f"no plain Python block of {doc.rel} ran on {backend}"
-        for outcome in ran:
-            where = f"{outcome.block.where}@{backend}"
-            assert outcome.status == "failed", f"{where} passed with a raise appended"
-            assert outcome.message.startswith(outcome.block.where), outcome.message
-            assert "RuntimeError: x" in outcome.message, outcome.message
-        others = [o.message for o in results if o not in ran and o.status == "failed"]
-        assert not others, others
-
-
 def importable_file_blocks(doc: snippets.Document, backend: str) -> list[snippets.Block]:
     return [
         b
@@ -698,19 +666,96 @@ def test_appending_a_raise_to_any_file_block_fails_at_its_line(doc) -> None:
             run.close()
 
 
+def with_raise_after_imports(code: str) -> tuple[str, int]:
+    """`code` with a raise inserted after its last top-level import (before any of its own
+    work, so a tool that loads it fails without side effects), and the raise's line."""
+    tree = ast.parse(code)
+    imports = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+    after = imports[-1].end_lineno if imports else 0
+    lines = code.split("\n")
+    lines.insert(after, 'raise RuntimeError("x")')
+    return "\n".join(lines), after + 1
+
+
+def broken_in_one_run(doc: snippets.Document) -> bool:
+    return bool(plain_python_blocks(doc)) or any(
+        b.inline and b.kind == "python" and not b.skipped for b in doc.blocks
+    )
+
+
+def run_until_passed(run, block, broken: dict) -> tuple[list[str], str | None]:
+    """Run `block`; while it fails at the raise of a broken import=no file, put that file
+    right and run the block again. Returns the blocks whose raise was seen, and the message
+    of a failure that was not one of those raises (None when the block passed)."""
+    proved = []
+    while True:
+        try:
+            run.run(block)
+            return proved, None
+        except snippets.BlockSkipped:
+            return proved, None
+        except snippets.BlockFailure as failure:
+            message = str(failure)
+        hit = [p for p, (b, line) in broken.items() if f"{b.rel}:{line}: " in message]
+        if not hit:
+            return proved, message
+        for path in hit:
+            original, _ = broken.pop(path)
+            Path(path).write_text(original.code, encoding="utf-8")
+            run.file_map[path] = original
+            proved.append(original.where)
+
+
+def break_plain_block(run, block, broken: dict) -> list[str]:
+    """A plain block with a raise appended (after its own work, so the next block sees what
+    it would without it) fails at its own line: the closing fence's."""
+    mutated = dataclasses.replace(block, code=block.code + 'raise RuntimeError("x")\n')
+    proved, message = run_until_passed(run, mutated, broken)
+    assert message is not None, f"{block.where} passed with a raise appended"
+    assert message.startswith(block.where) and "RuntimeError: x" in message, message
+    assert f"\n  {block.rel}:{block.end}: " in message, message
+    return [*proved, block.where]
+
+
 @pytest.mark.parametrize(
-    ("doc", "block"),
-    [(d, b) for d, b in file_blocks() if b.inline and not b.skipped],
-    ids=lambda v: getattr(v, "id", ""),
+    "doc", [d for d in every_document() if broken_in_one_run(d)], ids=lambda d: d.rel
 )
-def test_appending_a_raise_to_an_import_no_file_fails_at_its_line(doc, block) -> None:
-    """An import=no file is loaded by a later block's tool; that block fails, pointing at the
-    raise's markdown line."""
-    broken = mutate(doc, block, append='raise RuntimeError("x")')
-    results = snippets.run_document(broken, first_backend(doc, block), stop_on_failure=True)
-    messages = failures(results)
-    raised = f"{block.rel}:{block.end}: raise RuntimeError"
-    assert any(raised in m and "RuntimeError: x" in m for m in messages), messages
+def test_every_broken_block_fails_at_its_own_line_in_one_run(doc) -> None:
+    """One run per document and backend (the first; another only for blocks that run there
+    alone): every plain Python block gets a raise appended, every import=no Python file a
+    raise after its imports (before its own work, so the tool that loads it fails without
+    side effects). Each must fail at its raise's markdown line; a broken file is then put
+    right and the block that loaded it runs again, so the document goes on as written."""
+    plain = {b.line for b in plain_python_blocks(doc)}
+    first = doc.backends[0]
+    for backend in doc.backends:
+        broken_here = [
+            b for b in doc.blocks if b.line in plain or (b.inline and b.kind == "python")
+        ]
+        if backend != first and all(first in snippets.planned(doc, b) for b in broken_here):
+            continue
+        if backend == "postgres":
+            server_url("postgres")
+        run = snippets.DocumentRun(doc, backend)
+        broken: dict[str, tuple[snippets.Block, int]] = {}  # path -> (block, markdown line)
+        proved = []
+        try:
+            run.start()
+            for block in snippets.ordered(doc, backend):
+                if block.inline and block.kind == "python" and not block.skipped:
+                    code, line = with_raise_after_imports(block.code)
+                    path = run.write(dataclasses.replace(block, code=code))
+                    broken[str(path)] = (block, block.line + line)
+                elif block.line in plain:
+                    proved += break_plain_block(run, block, broken)
+                else:
+                    seen, failure = run_until_passed(run, block, broken)
+                    assert failure is None, failure
+                    proved += seen
+        finally:
+            run.close()
+        assert not broken, f"never loaded: {[b.where for b, _ in broken.values()]}"
+        assert proved, f"nothing was proved on {backend}"
 
 
 @pytest.mark.parametrize(
@@ -724,13 +769,9 @@ def test_deleting_a_fence_language_fails_at_its_line(doc, block) -> None:
     broken = mutate(doc, block, info="")
     target = next(b for b in broken.blocks if b.line == block.line)
     assert all(target in snippets.ordered(broken, backend) for backend in broken.backends)
-    run = snippets.DocumentRun(broken, "sqlite")
-    try:
-        run.start()
-        with pytest.raises(snippets.BlockFailure) as failure:
-            run.run(target)
-    finally:
-        run.close()
+    run = snippets.DocumentRun(broken, "sqlite")  # not started: nothing may run first
+    with pytest.raises(snippets.BlockFailure) as failure:
+        run.run(target)
     assert str(failure.value) == (
         f"{block.where}: the fence has no language; give it one (```python, ```bash, ...)"
     )
