@@ -404,3 +404,36 @@ def test_facts_are_the_pinned_cli_s() -> None:
         need_server("Claude Code CLI", str(exc))
     stored = facts.load()
     assert {k: stored.get(k) for k in found} == found
+
+
+ACCEPTED = {
+    "no-manifest": {".claude-plugin/plugin.json": None},
+    "manifest-without-license": {".claude-plugin/plugin.json": '{\n  "name": "corpus-plugin"\n}\n'},
+    "tab-indented-yaml": {
+        "commands/hello.md": edit(
+            HELLO, "argument-hint: <name>", "argument-hint: <name>\nmetadata:\n\tteam: db"
+        )
+    },
+    "colon-in-a-value": {
+        "skills/greet-user/SKILL.md": edit(
+            SKILL, "description: Greets", "description: Greets: politely"
+        )
+    },
+    "marketplace-keys-the-cli-knows": {
+        ".claude-plugin/marketplace.json": edit(
+            market(),
+            '"owner"',
+            '"displayName": "M",\n  "renames": {},\n  "description": "d",\n'
+            '  "version": "1",\n  "owner"',
+        ).replace(
+            '{"name": "corpus-plugin", "source": "./"},',
+            '{"name": "corpus-plugin", "source": "./", "displayName": "C", "skills": ["./skills"],'
+            ' "lspServers": {}},',
+        )
+    },
+}
+
+
+@pytest.mark.parametrize("case", sorted(ACCEPTED))
+def test_accepts_what_the_cli_loads(tmp_path: Path, case: str) -> None:
+    assert [str(f) for f in validate.run(build(tmp_path, ACCEPTED[case]))] == []
