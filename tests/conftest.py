@@ -84,6 +84,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(name)
 
 
+def load_script(path: Path, name: str):
+    """A standalone script of the plugin as a module (it is not on any import path)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def find_python(version: str) -> str | None:
     """An interpreter of this minor version (`3.10`) that really runs: on PATH, or one of
     pyenv's builds (its shims answer only for the active version), or Debian's."""

@@ -4,28 +4,20 @@ what the plugin's own references teach comes out clean; bad input exits 2 with a
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import snippets
-from conftest import PRODUCT, ROOT
+from conftest import PRODUCT, ROOT, load_script
 
 DOCTOR = PRODUCT / "db_doctor.py"
 CORPUS = ROOT / "tests" / "doctor_corpus"
 SAMPLES = sorted(CORPUS.glob("*/*.txt"))
 
 
-def load_doctor():
-    spec = importlib.util.spec_from_file_location("db_doctor", DOCTOR)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-doctor = load_doctor()
+doctor = load_script(DOCTOR, "db_doctor")
 
 
 def materialize(sample: Path, dest: Path) -> Path:

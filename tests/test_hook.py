@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, find_python
+from conftest import ROOT, find_python, load_script
 
 HOOK = ROOT / "hooks" / "bash_guard.py"
 CORPUS = json.loads((ROOT / "tests" / "hook_corpus" / "commands.json").read_text(encoding="utf-8"))
@@ -171,17 +171,7 @@ def test_hooks_json_runs_this_script() -> None:
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-
-def load_guard():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bash_guard", HOOK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-guard = load_guard()
+guard = load_script(HOOK, "bash_guard")
 NAMES = st.from_regex(r"[a-z_][a-z0-9_]{0,15}", fullmatch=True)
 DESTRUCTIVE = st.sampled_from(
     [

@@ -57,6 +57,14 @@ class Project:
         self.is_async = bool(ASYNC_DRIVERS.search(joined))
         self.relationships = relationship_names(self.python)
 
+    def lines(self, only=None):
+        """(rel, line number, line) of every file read, or of those whose path `only` accepts."""
+        sources = [(rel, text) for rel, text, _ in self.python] + self.texts
+        for rel, text in sources:
+            if only is None or only(rel):
+                for number, line in enumerate(text.splitlines(), start=1):
+                    yield rel, number, line
+
     def files(self):
         def unreadable(error: OSError) -> None:
             where = Path(error.filename or self.root)
@@ -286,21 +294,19 @@ def pooler_prepared_statements(project: Project):
     everything = "\n".join(t for _, t, _ in project.python)
     if "statement_cache_size" in everything:
         return
-    sources = [(rel, text) for rel, text, _ in project.python] + project.texts
-    for rel, text in sources:
-        for number, line in enumerate(text.splitlines(), start=1):
-            if POOLER.search(line) and ("asyncpg" in line or "asyncpg" in everything):
-                yield (
-                    rel,
-                    number,
-                    (
-                        "asyncpg through a transaction pooler (port 6543, PgBouncer) with its "
-                        "prepared-statement cache on: statements fail with 'prepared statement "
-                        "does not exist' (or already exists); set connect_args="
-                        '{"statement_cache_size": 0, "prepared_statement_cache_size": 0}'
-                    ),
-                )
-                return
+    for rel, number, line in project.lines():
+        if POOLER.search(line) and ("asyncpg" in line or "asyncpg" in everything):
+            yield (
+                rel,
+                number,
+                (
+                    "asyncpg through a transaction pooler (port 6543, PgBouncer) with its "
+                    "prepared-statement cache on: statements fail with 'prepared statement "
+                    "does not exist' (or already exists); set connect_args="
+                    '{"statement_cache_size": 0, "prepared_statement_cache_size": 0}'
+                ),
+            )
+            return
 
 
 # SQLAlchemy's extras that bring greenlet (each requires sqlalchemy[asyncio])
@@ -426,24 +432,21 @@ INI_URL = re.compile(r"^\s*sqlalchemy\.url\s*=\s*\S+://[^:/@\s]*:([^@\s]+)@", re
 
 @rule("alembic-ini-password", "references/migrations.md")
 def alembic_ini_password(project: Project):
-    for rel, text in project.texts:
-        if not rel.endswith("alembic.ini"):
-            continue
-        for number, line in enumerate(text.splitlines(), start=1):
-            match = INI_URL.match(line)
-            if (
-                match
-                and not match.group(1).startswith(("%(", "${"))
-                and "driver://user:pass@" not in line
-            ):
-                yield (
-                    rel,
-                    number,
-                    (
-                        "a database password in alembic.ini, a file that is committed; leave "
-                        "sqlalchemy.url out and take the URL from the app's settings in env.py"
-                    ),
-                )
+    for rel, number, line in project.lines(lambda rel: rel.endswith("alembic.ini")):
+        match = INI_URL.match(line)
+        if (
+            match
+            and not match.group(1).startswith(("%(", "${"))
+            and "driver://user:pass@" not in line
+        ):
+            yield (
+                rel,
+                number,
+                (
+                    "a database password in alembic.ini, a file that is committed; leave "
+                    "sqlalchemy.url out and take the URL from the app's settings in env.py"
+                ),
+            )
 
 
 @rule("sync-alembic-env", "references/migrations.md")
@@ -600,12 +603,10 @@ def bulk_insert_values(project: Project):
 
 def numbers(pattern: str, project: Project) -> list[tuple[str, int, int]]:
     found = []
-    sources = project.texts + [(rel, text) for rel, text, _ in project.python]
-    for rel, text in sources:
-        for number, line in enumerate(text.splitlines(), start=1):
-            for match in re.finditer(pattern, line):
-                value = next(g for g in match.groups() if g is not None)
-                found.append((rel, number, int(value)))
+    for rel, number, line in project.lines():
+        for match in re.finditer(pattern, line):
+            value = next(g for g in match.groups() if g is not None)
+            found.append((rel, number, int(value)))
     return found
 
 
