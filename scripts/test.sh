@@ -11,14 +11,18 @@ scripts/servers.sh start ||
 # shellcheck disable=SC1091
 [ -f "$SERVERS_DIR/env" ] && . "$SERVERS_DIR/env"
 status=0
-.venv/bin/python -m pytest --durations=15 "$@" || status=$?
+# A whole run uses both cores: each test file (each prompt document) stays on one worker,
+# so a document is set up once. With arguments, pytest runs as asked.
+parallel=()
+[ $# -eq 0 ] && parallel=(-n "${TEST_WORKERS:-2}" --dist loadfile)
+.venv/bin/python -m pytest "${parallel[@]}" --durations=15 "$@" || status=$?
 # The floor run: the prompts' blocks, the scaffold and the settings on the contract's oldest
 # versions.
 # Only for a whole run (no arguments); CI needs .venv-floor.
 if [ $# -eq 0 ]; then
   if [ -x .venv-floor/bin/python ]; then
     echo "test: the floor set ($(.venv-floor/bin/python --version), skills/async-db-layer/scripts/contract.json)"
-    FLOOR_RUN=1 .venv-floor/bin/python -m pytest -p no:cacheprovider \
+    FLOOR_RUN=1 .venv-floor/bin/python -m pytest -p no:cacheprovider "${parallel[@]}" \
       commands skills agents references tests/test_scaffold.py tests/test_preflight.py \
       tests/test_settings_properties.py -k "not ruff" || status=$?
   elif [ "${CI:-}" = true ]; then
