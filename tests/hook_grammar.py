@@ -1,0 +1,564 @@
+"""A grammar of Bash command lines for the PreToolUse hook (hooks/bash_guard.py).
+
+A case is a core (what finally runs: an Alembic command, SQL through a client, Python code,
+a file removal, a container or reset tool), reached through a source (how SQL or code gets to
+its interpreter: -c, -f, <, a pipe, a heredoc, a here-string, .read ...) and wrapped by any
+number of wrappers (runners, shells, containers, `cd X &&`, make and npm targets, control
+flow). Each core says whether it can lose data; wrappers never change that.
+
+Every part comes in two sets. TUNED is what the hook was developed against. HELD_OUT was
+written before the hook was rewritten and is never used to tune it: its figures are reported
+apart (tests/test_hook_grammar.py, scripts/bench_hook.py --grammar).
+"""
+
+from __future__ import annotations
+
+import random
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# --- a case ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    command: str
+    ask: bool
+    category: str  # the core's kind: alembic, sql, python, files, volumes, tools, harmless-...
+    files: dict[str, str] = field(default_factory=dict)  # written below the project folder
+    untracked: frozenset[str] = frozenset()  # files git has not committed (the rest are)
+    core: str = ""
+    wrappers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Built:
+    command: str
+    files: dict[str, str]
+    untracked: frozenset[str] = frozenset()
+
+
+def q(text: str) -> str:
+    return shlex.quote(text)
+
+
+# --- SQL: statements, and how they reach a client ------------------------------------------
+
+SQL_ASK_TUNED = [
+    "DROP TABLE users",
+    "drop table if exists users cascade",
+    "TRUNCATE posts",
+    "TRUNCATE TABLE posts, comments RESTART IDENTITY",
+    "DELETE FROM sessions",
+    "delete from sessions;",
+    "ALTER TABLE users DROP COLUMN email",
+    "alter table users drop email",
+    "DROP SCHEMA app CASCADE",
+    "DROP DATABASE shop",
+    "UPDATE users SET is_admin = true",
+    "BEGIN; DELETE FROM users; COMMIT;",
+    "SELECT 1; DROP TABLE audit_log;",
+]
+SQL_PASS_TUNED = [
+    "SELECT * FROM users WHERE id = 1",
+    "select count(*) from users",
+    "DELETE FROM sessions WHERE expires_at < now()",
+    "UPDATE users SET name = 'x' WHERE id = 1",
+    "INSERT INTO users (name) VALUES ('drop table users')",
+    "CREATE TABLE t (id int)",
+    "ALTER TABLE users ADD COLUMN age int",
+    "ALTER TABLE users ALTER COLUMN name DROP NOT NULL",
+    "ALTER TABLE users DROP CONSTRAINT users_email_key",
+    "DROP INDEX ix_users_email",
+    "SELECT 'DELETE FROM users' AS example",
+    "-- DROP TABLE users\nSELECT 1",
+]
+SQL_ASK_HELD_OUT = [
+    "WITH gone AS (DELETE FROM events RETURNING id) SELECT count(*) FROM gone",
+    "delete from events where 1=1",
+    'DELETE FROM "Users";',
+    "/* clean up */ TRUNCATE ONLY jobs RESTART IDENTITY",
+    "DROP TABLE IF EXISTS a, b",
+    "ALTER TABLE ONLY users DROP COLUMN IF EXISTS nickname",
+    "DROP MATERIALIZED VIEW daily_totals",
+    "update orders set status = 'void';",
+    "DROP OWNED BY app_user",
+    "EXPLAIN ANALYZE DELETE FROM orders",
+]
+SQL_PASS_HELD_OUT = [
+    "SELECT * FROM jobs FOR UPDATE SKIP LOCKED",
+    "EXPLAIN DELETE FROM orders",
+    "DROP VIEW IF EXISTS recent_orders",
+    "CREATE TABLE archive AS SELECT * FROM orders WHERE created < '2020-01-01'",
+    "update orders set status = 'void' where id = 42",
+    "WITH recent AS (SELECT * FROM events) SELECT count(*) FROM recent",
+    "delete from events where created_at < now() - interval '30 days'",
+    "COMMENT ON TABLE users IS 'DROP TABLE is not run here'",
+]
+
+# A source: (client, sql) -> Built. The SQL file names are relative to the project.
+Source = Callable[[str, str], Built]
+
+
+def client_words(client: str) -> str:
+    return {
+        "psql": 'psql "$DATABASE_URL" -v ON_ERROR_STOP=1',
+        "mysql": "mysql -u root -p\"$MYSQL_PASSWORD\" shop",
+        "mariadb": "mariadb --user=root shop",
+        "sqlite3": "sqlite3 app.db",
+    }[client]
+
+
+def inline(client: str, sql: str) -> Built:
+    flag = {"psql": "-c", "mysql": "-e", "mariadb": "--execute", "sqlite3": ""}[client]
+    return Built(f"{client_words(client)} {flag} {q(sql)}".replace("  ", " "), {})
+
+
+def from_file(client: str, sql: str) -> Built:
+    if client == "psql":
+        return Built(f"{client_words(client)} -f sql/change.sql", {"sql/change.sql": sql})
+    if client == "sqlite3":
+        return Built(f"{client_words(client)} '.read sql/change.sql'", {"sql/change.sql": sql})
+    return Built(f"{client_words(client)} -e 'source sql/change.sql'", {"sql/change.sql": sql})
+
+
+def redirected(client: str, sql: str) -> Built:
+    return Built(f"{client_words(client)} < sql/change.sql", {"sql/change.sql": sql})
+
+
+def heredoc(client: str, sql: str) -> Built:
+    return Built(f"{client_words(client)} <<'SQL'\n{sql}\nSQL", {})
+
+
+def piped_cat(client: str, sql: str) -> Built:
+    return Built(f"cat sql/change.sql | {client_words(client)}", {"sql/change.sql": sql})
+
+
+def piped_echo(client: str, sql: str) -> Built:
+    return Built(f"echo {q(sql)} | {client_words(client)}", {})
+
+
+SOURCES_TUNED: dict[str, Source] = {
+    "inline": inline,
+    "file": from_file,
+    "redirect": redirected,
+    "heredoc": heredoc,
+    "cat-pipe": piped_cat,
+    "echo-pipe": piped_echo,
+}
+
+
+def here_string(client: str, sql: str) -> Built:
+    return Built(f"{client_words(client)} <<< {q(sql)}", {})
+
+
+def printf_pipe(client: str, sql: str) -> Built:
+    return Built(f"printf '%s\\n' {q(sql)} | {client_words(client)}", {})
+
+
+def tab_heredoc(client: str, sql: str) -> Built:
+    body = "\n".join("\t" + line for line in sql.splitlines())
+    return Built(f"{client_words(client)} <<-EOF\n{body}\n\tEOF", {})
+
+
+def include_file(client: str, sql: str) -> Built:
+    """The client's own include: psql \\i, mysql source, sqlite3 .read, from another file."""
+    include = {"psql": "\\i sql/inner.sql", "sqlite3": ".read sql/inner.sql"}.get(
+        client, "source sql/inner.sql"
+    )
+    files = {"sql/outer.sql": f"-- runs the inner file\n{include}\n", "sql/inner.sql": sql}
+    return Built(f"{client_words(client)} < sql/outer.sql", files)
+
+
+SOURCES_HELD_OUT: dict[str, Source] = {
+    "here-string": here_string,
+    "printf-pipe": printf_pipe,
+    "tab-heredoc": tab_heredoc,
+    "include": include_file,
+}
+CLIENTS = ["psql", "mysql", "mariadb", "sqlite3"]
+
+
+# --- Python: code, and how it reaches the interpreter --------------------------------------
+
+PY_ASK_TUNED = [
+    "from app.db import Base, engine\nBase.metadata.drop_all(engine)",
+    "import sqlite3\nsqlite3.connect('app.db').execute('DROP TABLE users')",
+    "import asyncio\nfrom sqlalchemy import text\nfrom app.db import engine\n\n"
+    "async def main():\n    async with engine.begin() as conn:\n"
+    "        await conn.execute(text('TRUNCATE users'))\n\nasyncio.run(main())",
+    "from sqlmodel import SQLModel\nfrom app.db import engine\n"
+    "SQLModel.metadata.drop_all(engine)",
+]
+PY_PASS_TUNED = [
+    "import app.main",
+    "print('DROP TABLE users')",
+    "from app.db import Base, engine\nBase.metadata.create_all(engine)",
+    "import sqlite3\nprint(sqlite3.connect('app.db').execute('SELECT 1').fetchall())",
+]
+PY_ASK_HELD_OUT = [
+    "from sqlalchemy import delete\nfrom app.models import User\n"
+    "async def wipe(session):\n    await session.execute(delete(User))\n",
+    "import asyncio\nfrom app.db import Base, engine\n\nasync def main():\n"
+    "    async with engine.begin() as conn:\n        await conn.run_sync(Base.metadata.drop_all)\n"
+    "\nasyncio.run(main())",
+    "from app.models import User\nfrom app.db import engine\nUser.__table__.drop(engine)",
+    "import subprocess\nsubprocess.run(['alembic', 'downgrade', 'base'], check=True)",
+    "import os\nos.remove('app.db')",
+    "from sqlalchemy import update\nfrom app.models import User\n"
+    "stmt = update(User).values(active=False)\n",
+]
+PY_PASS_HELD_OUT = [
+    "from sqlalchemy import delete\nfrom app.models import User\n"
+    "stmt = delete(User).where(User.id == 1)\n",
+    "from sqlalchemy import update\nfrom app.models import User\n"
+    "stmt = update(User).where(User.id == 1).values(active=False)\n",
+    "import subprocess\nsubprocess.run(['alembic', 'upgrade', 'head'], check=True)",
+    "import os\nos.remove('app.log')",
+    "text = 'TRUNCATE is dangerous'\nprint(text)",
+]
+
+PySource = Callable[[str], Built]
+
+
+def py_inline(code: str) -> Built:
+    return Built(f"python -c {q(code)}", {})
+
+
+def py_heredoc(code: str) -> Built:
+    return Built(f"python - <<'PY'\n{code}\nPY", {})
+
+
+def py_script(code: str) -> Built:
+    return Built("python scripts/task.py", {"scripts/task.py": code})
+
+
+PY_SOURCES_TUNED: dict[str, PySource] = {
+    "py-inline": py_inline,
+    "py-heredoc": py_heredoc,
+    "py-script": py_script,
+}
+
+
+def py_module(code: str) -> Built:
+    return Built("python -m app.tasks.job", {"app/tasks/job.py": code})
+
+
+def py_stdin_file(code: str) -> Built:
+    return Built("python3 < scripts/task.py", {"scripts/task.py": code})
+
+
+PY_SOURCES_HELD_OUT: dict[str, PySource] = {"py-module": py_module, "py-stdin": py_stdin_file}
+
+
+# --- commands that are cores on their own ----------------------------------------------------
+
+ALEMBIC_INI = "[alembic]\nscript_location = {where}\n"
+ENV_PY = "# the migration environment\n"
+REVISION = """from alembic import op
+import sqlalchemy as sa
+
+revision = "{rev}"
+down_revision = {down}
+
+
+def upgrade() -> None:
+    {op}
+
+
+def downgrade() -> None:
+    pass
+"""
+
+
+def project(where: str = "migrations", ini: str = "alembic.ini", extra_op: str = "") -> dict:
+    files = {
+        ini: ALEMBIC_INI.format(where=where),
+        f"{where}/env.py": ENV_PY,
+        f"{where}/versions/0001_init.py": REVISION.format(
+            rev="0001", down=None, op='op.create_table("t", sa.Column("c", sa.Text))'
+        ),
+    }
+    if extra_op:
+        files[f"{where}/versions/0002_next.py"] = REVISION.format(
+            rev="0002", down='"0001"', op=extra_op
+        )
+    return files
+
+
+def new_revision(op: str, where: str = "migrations", ini: str = "alembic.ini") -> Built:
+    files = project(where, ini, op)
+    return Built("alembic upgrade head", files, frozenset({f"{where}/versions/0002_next.py"}))
+
+
+COMMANDS_ASK_TUNED: dict[str, tuple[str, Built]] = {
+    "downgrade-base": ("alembic", Built("alembic downgrade base", {})),
+    "downgrade-1": ("alembic", Built("alembic downgrade -1", {})),
+    "stamp": ("alembic", Built("alembic stamp head", {})),
+    "upgrade-new-drop": ("alembic", new_revision('op.drop_column("t", "c")')),
+    "upgrade-new-drop-table": ("alembic", new_revision('op.drop_table("t")')),
+    "dropdb": ("tools", Built("dropdb app", {})),
+    "rm-revision": (
+        "files",
+        Built("rm migrations/versions/0001_init.py", project()),
+    ),
+    "rm-sqlite": ("files", Built("rm -f app.db", {"app.db": "SQLite format 3\0"})),
+    "compose-down-v": ("volumes", Built("docker compose down -v --remove-orphans", {})),
+    "compose-down-volumes": ("volumes", Built("docker-compose down --volumes", {})),
+    "supabase-reset": ("tools", Built("supabase db reset", {})),
+    "git-clean-revision": (
+        "files",
+        Built("git clean -fdx", project(extra_op="pass"),
+              frozenset({"migrations/versions/0002_next.py"})),
+    ),
+}
+COMMANDS_PASS_TUNED: dict[str, tuple[str, Built]] = {
+    "upgrade": ("alembic", Built("alembic upgrade head", project())),
+    "upgrade-new-additive": (
+        "alembic",
+        new_revision('op.add_column("t", sa.Column("d", sa.Text))'),
+    ),
+    "downgrade-help": ("alembic", Built("alembic downgrade --help", {})),
+    "downgrade-sql": ("alembic", Built("alembic downgrade -1 --sql", {})),
+    "history": ("alembic", Built("alembic history --verbose", {})),
+    "revision": ("alembic", Built("alembic revision --autogenerate -m 'drop table users'", {})),
+    "pytest": ("tools", Built("pytest -q tests/test_db.py", {})),
+    "rm-cache": ("files", Built("rm -rf .pytest_cache build", {})),
+    "rm-log": ("files", Built("rm app.log", {"app.log": "x"})),
+    "compose-down": ("volumes", Built("docker compose down --remove-orphans", {})),
+    "compose-up": ("volumes", Built("docker compose up -d db", {})),
+    "pg-dump": ("tools", Built("pg_dump -Fc app > app.dump", {})),
+    "echo-sql": ("tools", Built("echo 'DROP TABLE users'", {})),
+    "grep-sql": ("tools", Built("grep -rn 'DROP TABLE' migrations", {})),
+    "git-commit": ("tools", Built("git commit -m 'alembic downgrade base'", {})),
+    "git-clean-dry": ("files", Built("git clean -n -d", {})),
+}
+COMMANDS_ASK_HELD_OUT: dict[str, tuple[str, Built]] = {
+    "downgrade-rev": ("alembic", Built("alembic downgrade 0001", {})),
+    "upgrade-new-drop-alembic-dir": (
+        "alembic",
+        new_revision('op.drop_table("t")', where="alembic"),
+    ),
+    "upgrade-new-raw-delete": (
+        "alembic",
+        new_revision('op.execute("DELETE FROM t")'),
+    ),
+    "mysqladmin-drop": ("tools", Built("mysqladmin -u root -f drop shop", {})),
+    "rm-sqlite3-glob": ("files", Built("rm *.sqlite3", {"dev.sqlite3": "SQLite format 3\0"})),
+    "rm-pgdata": ("files", Built("rm -rf data/pg", {"data/pg/PG_VERSION": "16\n"})),
+    "volume-rm": ("volumes", Built("docker volume rm app_postgres_data", {})),
+    "find-delete-revisions": (
+        "files",
+        Built("find migrations/versions -name '*.py' -delete", project()),
+    ),
+    "pg-restore-clean": ("tools", Built("pg_restore --clean -d app app.dump", {})),
+}
+COMMANDS_PASS_HELD_OUT: dict[str, tuple[str, Built]] = {
+    "current": ("alembic", Built("alembic current -v", {})),
+    "stamp-help": ("alembic", Built("alembic stamp -h", {})),
+    "volume-ls": ("volumes", Built("docker volume ls", {})),
+    "compose-logs": ("volumes", Built("docker compose logs -f db", {})),
+    "rm-node-modules": ("files", Built("rm -rf node_modules dist", {})),
+    "find-pyc": ("files", Built("find . -name '*.pyc' -delete", {})),
+    "createdb": ("tools", Built("createdb app_test", {})),
+    "pg-restore": ("tools", Built("pg_restore -d app app.dump", {})),
+}
+
+
+# --- wrappers ---------------------------------------------------------------------------------
+
+Wrapper = Callable[[Built], Built]
+
+
+def words_wrapper(prefix: str) -> Wrapper:
+    return lambda b: Built(f"{prefix} {b.command}", b.files, b.untracked)
+
+
+def shell_c(shell: str) -> Wrapper:
+    return lambda b: Built(f"{shell} -c {q(b.command)}", b.files, b.untracked)
+
+
+def cd_into(folder: str) -> Wrapper:
+    def wrap(b: Built) -> Built:
+        files = {f"{folder}/{path}": text for path, text in b.files.items()}
+        untracked = frozenset(f"{folder}/{path}" for path in b.untracked)
+        return Built(f"cd {folder} && {b.command}", files, untracked)
+
+    return wrap
+
+
+def make_target(b: Built) -> Built:
+    recipe = "\n".join("\t" + line for line in b.command.replace("$", "$$").splitlines())
+    if "\n" in b.command:  # a heredoc does not fit a recipe line; keep it in a script
+        files = {**b.files, "scripts/step.sh": b.command + "\n"}
+        recipe = "\tbash scripts/step.sh"
+        return Built("make step", {**files, "Makefile": f".PHONY: step\nstep:\n{recipe}\n"},
+                     b.untracked)
+    makefile = f"PY ?= python\n\n.PHONY: step\nstep:\n{recipe}\n"
+    return Built("make step", {**b.files, "Makefile": makefile}, b.untracked)
+
+
+def then_true(b: Built) -> Built:
+    return Built(f"{b.command} || true", b.files, b.untracked)
+
+
+def after_check(b: Built) -> Built:
+    return Built(f"test -f pyproject.toml && {b.command}", b.files, b.untracked)
+
+
+WRAPPERS_TUNED: dict[str, Wrapper] = {
+    "env-var": words_wrapper("DATABASE_URL=postgresql://localhost/app"),
+    "env": words_wrapper("env APP_ENV=test"),
+    "timeout": words_wrapper("timeout 120"),
+    "nice": words_wrapper("nice -n 10"),
+    "sudo": words_wrapper("sudo -u postgres"),
+    "uv-run": words_wrapper("uv run --frozen"),
+    "poetry-run": words_wrapper("poetry run"),
+    "bash-c": shell_c("bash"),
+    "sh-c": shell_c("sh"),
+    "docker-exec": words_wrapper("docker exec -it pg"),
+    "compose-exec": words_wrapper("docker compose exec -T db"),
+    "kubectl-exec": words_wrapper("kubectl exec -i deploy/api --"),
+    "cd": cd_into("backend"),
+    "make": make_target,
+    "or-true": then_true,
+    "and-after": after_check,
+}
+
+
+def npm_script(b: Built) -> Built:
+    import json
+
+    if "\n" in b.command:
+        script = "bash scripts/step.sh"
+        files = {**b.files, "scripts/step.sh": b.command + "\n"}
+    else:
+        script, files = b.command, dict(b.files)
+    files["package.json"] = json.dumps({"name": "x", "scripts": {"db:step": script}})
+    return Built("npm run db:step", files, b.untracked)
+
+
+def bash_script(b: Built) -> Built:
+    return Built("bash scripts/run.sh", {**b.files, "scripts/run.sh": b.command + "\n"},
+                 b.untracked)
+
+
+def subshell(b: Built) -> Built:
+    return Built(f"( {b.command}\n)", b.files, b.untracked)
+
+
+def if_then(b: Built) -> Built:
+    return Built(f"if [ -n \"$CI\" ]; then\n  {b.command}\nfi", b.files, b.untracked)
+
+
+def tee_log(b: Built) -> Built:
+    if "\n" in b.command:  # a heredoc's body ends the line: the pipe goes on the first line
+        first, rest = b.command.split("\n", 1)
+        return Built(f"{first} 2>&1 | tee run.log\n{rest}", b.files, b.untracked)
+    return Built(f"{b.command} 2>&1 | tee run.log", b.files, b.untracked)
+
+
+def env_chdir(b: Built) -> Built:
+    moved = cd_into("svc")(b)
+    return Built(f"env -C svc {b.command}", moved.files, moved.untracked)
+
+
+WRAPPERS_HELD_OUT: dict[str, Wrapper] = {
+    "env-chdir": env_chdir,
+    "stdbuf": words_wrapper("stdbuf -oL"),
+    "flock": words_wrapper("flock /tmp/db.lock"),
+    "ionice": words_wrapper("ionice -c3"),
+    "pdm-run": words_wrapper("pdm run"),
+    "hatch-run": words_wrapper("hatch run"),
+    "dotenv-run": words_wrapper("dotenv -f .env.test run --"),
+    "zsh-c": shell_c("zsh"),
+    "compose-run": words_wrapper("docker-compose run --rm --no-deps api"),
+    "podman-exec": words_wrapper("podman exec -i db"),
+    "npm-run": npm_script,
+    "bash-script": bash_script,
+    "subshell": subshell,
+    "if-then": if_then,
+    "tee": tee_log,
+}
+
+
+
+
+# --- putting it together --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Part:
+    sql_ask: list[str]
+    sql_pass: list[str]
+    sources: dict[str, Source]
+    py_ask: list[str]
+    py_pass: list[str]
+    py_sources: dict[str, PySource]
+    commands_ask: dict[str, tuple[str, Built]]
+    commands_pass: dict[str, tuple[str, Built]]
+    wrappers: dict[str, Wrapper]
+
+
+TUNED = Part(
+    SQL_ASK_TUNED,
+    SQL_PASS_TUNED,
+    SOURCES_TUNED,
+    PY_ASK_TUNED,
+    PY_PASS_TUNED,
+    PY_SOURCES_TUNED,
+    COMMANDS_ASK_TUNED,
+    COMMANDS_PASS_TUNED,
+    WRAPPERS_TUNED,
+)
+HELD_OUT = Part(
+    SQL_ASK_HELD_OUT,
+    SQL_PASS_HELD_OUT,
+    SOURCES_HELD_OUT,
+    PY_ASK_HELD_OUT,
+    PY_PASS_HELD_OUT,
+    PY_SOURCES_HELD_OUT,
+    COMMANDS_ASK_HELD_OUT,
+    COMMANDS_PASS_HELD_OUT,
+    WRAPPERS_HELD_OUT,
+)
+
+
+def cores(part: Part) -> list[tuple[str, str, bool, Built]]:
+    """(category, name, ask, built) for every core of a part, with every source."""
+    found = []
+    for ask, statements in ((True, part.sql_ask), (False, part.sql_pass)):
+        for sql in statements:
+            for source_name, source in part.sources.items():
+                for client in CLIENTS:
+                    name = f"{source_name}:{client}:{sql[:30]}"
+                    found.append(("sql", name, ask, source(client, sql)))
+    for ask, programs in ((True, part.py_ask), (False, part.py_pass)):
+        for code in programs:
+            for source_name, source in part.py_sources.items():
+                found.append(("python", f"{source_name}:{code[:30]}", ask, source(code)))
+    for ask, commands in ((True, part.commands_ask), (False, part.commands_pass)):
+        for name, (category, built) in commands.items():
+            found.append((category, name, ask, built))
+    return found
+
+
+def generate(part: Part, count: int, seed: int = 0, depth: int = 3) -> list[Case]:
+    """`count` cases: every core once bare, then cores under 1..depth random wrappers."""
+    rng = random.Random(seed)
+    every = cores(part)
+    cases = [
+        Case(b.command, ask, category, b.files, b.untracked, name)
+        for category, name, ask, b in every
+    ]
+    names = sorted(part.wrappers)
+    while len(cases) < count:
+        category, name, ask, built = rng.choice(every)
+        chosen = tuple(rng.choice(names) for _ in range(rng.randint(1, depth)))
+        for wrapper in chosen:
+            built = part.wrappers[wrapper](built)
+        cases.append(
+            Case(built.command, ask, category, built.files, built.untracked, name, chosen)
+        )
+    return cases
