@@ -14,6 +14,7 @@ apart (tests/test_hook_grammar.py, scripts/bench_hook.py --grammar).
 from __future__ import annotations
 
 import random
+import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -372,7 +373,33 @@ Wrapper = Callable[[Built], Built]
 
 
 def words_wrapper(prefix: str) -> Wrapper:
-    return lambda b: Built(f"{prefix} {b.command}", b.files, b.untracked)
+    """`prefix command`; a command that starts with `cd` runs in a shell under the prefix,
+    since the prefix would otherwise wrap the cd alone."""
+
+    def wrap(b: Built) -> Built:
+        inner = b.command
+        if compound(inner):
+            inner = f"sh -c {q(inner)}"
+        elif re.match(r"^[A-Z_]+=", inner):  # VAR=value after a program is a plain word
+            inner = f"env {inner}"
+        return Built(f"{prefix} {inner}", b.files, b.untracked)
+
+    return wrap
+
+
+def compound(command: str) -> bool:
+    """A command a program prefix cannot take as it is (it would run `cd`, `if` or `(`)."""
+    return command.startswith(("cd ", "if ", "( ", "{ "))
+
+
+def fresh(files: dict[str, str], name: str) -> str:
+    """`name`, or name2, name3 ...: nested wrappers each get a file of their own."""
+    stem, dot, suffix = name.partition(".")
+    count = 1
+    while name in files:
+        count += 1
+        name = f"{stem}{count}{dot}{suffix}"
+    return name
 
 
 def shell_c(shell: str) -> Wrapper:
@@ -389,18 +416,30 @@ def cd_into(folder: str) -> Wrapper:
 
 
 def make_target(b: Built) -> Built:
-    recipe = "\n".join("\t" + line for line in b.command.replace("$", "$$").splitlines())
+    makefile = fresh(b.files, "Makefile")
+    target = "step" if makefile == "Makefile" else f"step{makefile[8:]}"
+    option = "" if makefile == "Makefile" else f"-f {makefile} "
+    files = dict(b.files)
     if "\n" in b.command:  # a heredoc does not fit a recipe line; keep it in a script
-        files = {**b.files, "scripts/step.sh": b.command + "\n"}
-        recipe = "\tbash scripts/step.sh"
-        return Built("make step", {**files, "Makefile": f".PHONY: step\nstep:\n{recipe}\n"},
-                     b.untracked)
-    makefile = f"PY ?= python\n\n.PHONY: step\nstep:\n{recipe}\n"
-    return Built("make step", {**b.files, "Makefile": makefile}, b.untracked)
+        script = fresh(files, "scripts/step.sh")
+        files[script] = b.command + "\n"
+        recipe = f"\tbash {script}"
+    else:
+        recipe = "\t" + b.command.replace("$", "$$")
+    files[makefile] = f"PY ?= python\n\n.PHONY: {target}\n{target}:\n{recipe}\n"
+    return Built(f"make {option}{target}", files, b.untracked)
+
+
+def on_first_line(b: Built, suffix: str) -> Built:
+    """`command suffix`; with a heredoc, the suffix goes on its first line, before the body."""
+    first, newline, rest = b.command.partition("\n")
+    if "<<" not in first:  # a newline inside quotes: the suffix goes at the end
+        return Built(f"{b.command}{suffix}", b.files, b.untracked)
+    return Built(f"{first}{suffix}{newline}{rest}", b.files, b.untracked)
 
 
 def then_true(b: Built) -> Built:
-    return Built(f"{b.command} || true", b.files, b.untracked)
+    return on_first_line(b, " || true")
 
 
 def after_check(b: Built) -> Built:
@@ -430,18 +469,25 @@ WRAPPERS_TUNED: dict[str, Wrapper] = {
 def npm_script(b: Built) -> Built:
     import json
 
+    files = dict(b.files)
+    nested = sum(1 for name in files if name.endswith("package.json"))
+    folder = f"web{nested}" if nested else ""
     if "\n" in b.command:
-        script = "bash scripts/step.sh"
-        files = {**b.files, "scripts/step.sh": b.command + "\n"}
+        script_file = fresh(files, "scripts/step.sh")
+        files[script_file] = b.command + "\n"
+        script = f"{'cd .. && ' if folder else ''}bash {script_file}"
     else:
-        script, files = b.command, dict(b.files)
-    files["package.json"] = json.dumps({"name": "x", "scripts": {"db:step": script}})
-    return Built("npm run db:step", files, b.untracked)
+        script = f"cd .. && {b.command}" if folder else b.command
+    files[f"{folder}/package.json" if folder else "package.json"] = json.dumps(
+        {"name": "x", "scripts": {"db:step": script}}
+    )
+    prefix = f"--prefix {folder} " if folder else ""
+    return Built(f"npm {prefix}run db:step", files, b.untracked)
 
 
 def bash_script(b: Built) -> Built:
-    return Built("bash scripts/run.sh", {**b.files, "scripts/run.sh": b.command + "\n"},
-                 b.untracked)
+    script = fresh(b.files, "scripts/run.sh")
+    return Built(f"bash {script}", {**b.files, script: b.command + "\n"}, b.untracked)
 
 
 def subshell(b: Built) -> Built:
@@ -453,15 +499,18 @@ def if_then(b: Built) -> Built:
 
 
 def tee_log(b: Built) -> Built:
-    if "\n" in b.command:  # a heredoc's body ends the line: the pipe goes on the first line
-        first, rest = b.command.split("\n", 1)
-        return Built(f"{first} 2>&1 | tee run.log\n{rest}", b.files, b.untracked)
-    return Built(f"{b.command} 2>&1 | tee run.log", b.files, b.untracked)
+    return on_first_line(b, " 2>&1 | tee run.log")
 
 
 def env_chdir(b: Built) -> Built:
+    """env -C svc command. The shell opens a `< file` before env changes folder, so a
+    command that reads one runs in `sh -c` there (the first held-out run labelled these
+    `ask` although the real command fails to open its file: a grammar error, fixed here)."""
     moved = cd_into("svc")(b)
-    return Built(f"env -C svc {b.command}", moved.files, moved.untracked)
+    inner = b.command
+    if compound(inner) or re.search(r"(?<!<)<(?![<(])", inner.partition("\n")[0]):
+        inner = f"sh -c {q(inner)}"
+    return Built(f"env -C svc {inner}", moved.files, moved.untracked)
 
 
 WRAPPERS_HELD_OUT: dict[str, Wrapper] = {
