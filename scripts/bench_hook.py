@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-"""How long the PreToolUse hook (hooks/bash_guard.py) makes Claude Code wait: every
-command of tests/hook_corpus/commands.json, each sent as Claude Code sends it (a new
-`python3 -S` process, as hooks/hooks.json runs it, the payload on stdin), `--rounds` times.
-Reports p50/p99 per kind; reported, never asserted.
+"""How long the PreToolUse hook (hooks/bash_guard.py) makes Claude Code wait, and how often
+it decides right on generated command lines.
 
-    python scripts/bench_hook.py [--rounds 20] [--python python3]
+Timing: every command of tests/hook_corpus/commands.json and a sample of the grammar's
+(tests/hook_grammar.py), each sent as Claude Code sends it (a new `python3 -S` process, as
+hooks/hooks.json runs it, the payload on stdin), `--rounds` times, beside the interpreter's
+own start (`python3 -S -c pass`). Decisions: `--grammar N` generates N cases of each part,
+tuned and held-out, and prints recall and false asks per category. Reported, never asserted
+(tests/test_hook_grammar.py asserts the decisions).
+
+    python scripts/bench_hook.py [--rounds 20] [--python python3] [--grammar 5000]
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import argparse
 import json
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -51,12 +57,41 @@ def in_process(commands: list[str], rounds: int) -> list[float]:
     return times
 
 
+def decisions(count: int, seed: int) -> None:
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    sys.path.insert(0, str(ROOT / "hooks"))
+    import bash_guard
+    import hook_grammar as grammar
+
+    with tempfile.TemporaryDirectory() as folder:
+        projects = grammar.Projects(Path(folder))
+        parts = {
+            name: grammar.score(grammar.generate(part, count, seed), bash_guard.judge, projects)
+            for name, part in (("tuned", grammar.TUNED), ("held-out", grammar.HELD_OUT))
+        }
+    print(f"decisions on {count} generated cases per part (seed {seed}):")
+    print(grammar.table(parts))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--python", default="python3")
+    parser.add_argument("--grammar", type=int, default=0, metavar="N")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     corpus = json.loads((ROOT / "tests" / "hook_corpus" / "commands.json").read_text())
+    if args.grammar:
+        decisions(args.grammar, args.seed)
+    sys.path.insert(0, str(ROOT / "tests"))
+    import hook_grammar
+
+    sample = [c.command for c in hook_grammar.generate(hook_grammar.HELD_OUT, 400, args.seed)]
+    sample = [c for c in sample if "\n" not in c][-100:]
+    corpus["pass"] = corpus["pass"] + sample[:50]
+    corpus["ask"] = {**corpus["ask"], **dict.fromkeys(sample[50:], "")}
     every = corpus["pass"] + list(corpus["ask"])
     floor = []
     for _ in range(args.rounds * 5):

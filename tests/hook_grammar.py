@@ -16,8 +16,10 @@ from __future__ import annotations
 import random
 import re
 import shlex
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 # --- a case ---------------------------------------------------------------------------------
 
@@ -105,7 +107,7 @@ Source = Callable[[str, str], Built]
 def client_words(client: str) -> str:
     return {
         "psql": 'psql "$DATABASE_URL" -v ON_ERROR_STOP=1',
-        "mysql": "mysql -u root -p\"$MYSQL_PASSWORD\" shop",
+        "mysql": 'mysql -u root -p"$MYSQL_PASSWORD" shop',
         "mariadb": "mariadb --user=root shop",
         "sqlite3": "sqlite3 app.db",
     }[client]
@@ -189,8 +191,7 @@ PY_ASK_TUNED = [
     "import asyncio\nfrom sqlalchemy import text\nfrom app.db import engine\n\n"
     "async def main():\n    async with engine.begin() as conn:\n"
     "        await conn.execute(text('TRUNCATE users'))\n\nasyncio.run(main())",
-    "from sqlmodel import SQLModel\nfrom app.db import engine\n"
-    "SQLModel.metadata.drop_all(engine)",
+    "from sqlmodel import SQLModel\nfrom app.db import engine\nSQLModel.metadata.drop_all(engine)",
 ]
 PY_PASS_TUNED = [
     "import app.main",
@@ -310,8 +311,11 @@ COMMANDS_ASK_TUNED: dict[str, tuple[str, Built]] = {
     "supabase-reset": ("tools", Built("supabase db reset", {})),
     "git-clean-revision": (
         "files",
-        Built("git clean -fdx", project(extra_op="pass"),
-              frozenset({"migrations/versions/0002_next.py"})),
+        Built(
+            "git clean -fdx",
+            project(extra_op="pass"),
+            frozenset({"migrations/versions/0002_next.py"}),
+        ),
     ),
 }
 COMMANDS_PASS_TUNED: dict[str, tuple[str, Built]] = {
@@ -495,7 +499,7 @@ def subshell(b: Built) -> Built:
 
 
 def if_then(b: Built) -> Built:
-    return Built(f"if [ -n \"$CI\" ]; then\n  {b.command}\nfi", b.files, b.untracked)
+    return Built(f'if [ -n "$CI" ]; then\n  {b.command}\nfi', b.files, b.untracked)
 
 
 def tee_log(b: Built) -> Built:
@@ -530,8 +534,6 @@ WRAPPERS_HELD_OUT: dict[str, Wrapper] = {
     "if-then": if_then,
     "tee": tee_log,
 }
-
-
 
 
 # --- putting it together --------------------------------------------------------------------
@@ -607,7 +609,83 @@ def generate(part: Part, count: int, seed: int = 0, depth: int = 3) -> list[Case
         chosen = tuple(rng.choice(names) for _ in range(rng.randint(1, depth)))
         for wrapper in chosen:
             built = part.wrappers[wrapper](built)
-        cases.append(
-            Case(built.command, ask, category, built.files, built.untracked, name, chosen)
-        )
+        cases.append(Case(built.command, ask, category, built.files, built.untracked, name, chosen))
     return cases
+
+
+# --- running a part -------------------------------------------------------------------------
+
+
+class Projects:
+    """One folder per distinct set of files, made once: the files written, and a git
+    checkout with everything committed except the case's untracked files."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.made = root, {}
+
+    def folder(self, case: Case) -> Path:
+        key = (tuple(sorted(case.files.items())), case.untracked)
+        if key not in self.made:
+            folder = self.root / f"p{len(self.made)}"
+            folder.mkdir(parents=True)
+            for name, text in case.files.items():
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_text(text, encoding="utf-8")
+            if any("versions" in name for name in case.files):
+                git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+                subprocess.run([*git, "init", "-q"], cwd=folder, check=True)
+                tracked = [n for n in case.files if n not in case.untracked]
+                subprocess.run([*git, "add", "--", *tracked], cwd=folder, check=True)
+                subprocess.run([*git, "commit", "-qm", "base"], cwd=folder, check=True)
+            self.made[key] = folder
+        return self.made[key]
+
+
+@dataclass
+class Score:
+    asked: int = 0  # dangerous cases asked about
+    dangerous: int = 0
+    false_asks: int = 0
+    harmless: int = 0
+    misses: list = field(default_factory=list)
+
+    @property
+    def recall(self) -> float:
+        return self.asked / self.dangerous if self.dangerous else 1.0
+
+
+def score(cases: list[Case], judge, projects: Projects) -> dict[str, Score]:
+    """Per category (and "all"): how many dangerous cases asked, how many harmless asked."""
+    scores: dict[str, Score] = {}
+    for case in cases:
+        reason = judge(case.command, projects.folder(case))
+        for key in (case.category, "all"):
+            entry = scores.setdefault(key, Score())
+            if case.ask:
+                entry.dangerous += 1
+                entry.asked += bool(reason)
+            else:
+                entry.harmless += 1
+                entry.false_asks += bool(reason)
+            if key == "all" and bool(reason) != case.ask:
+                entry.misses.append((case.command, case.core, case.wrappers, reason))
+    return scores
+
+
+def table(parts: dict[str, dict[str, Score]]) -> str:
+    """A Markdown table: per category, recall and false asks for each part."""
+    names = list(parts)
+    categories = sorted({c for scores in parts.values() for c in scores} - {"all"}) + ["all"]
+    head = "| category | " + " | ".join(f"{n}: recall | {n}: false asks" for n in names)
+    lines = [head + " |", "|---" * (1 + 2 * len(names)) + "|"]
+    for category in categories:
+        cells = []
+        for name in names:
+            entry = parts[name].get(category)
+            if entry is None:
+                cells += ["-", "-"]
+                continue
+            cells.append(f"{entry.asked}/{entry.dangerous} ({entry.recall:.0%})")
+            cells.append(f"{entry.false_asks}/{entry.harmless}")
+        lines.append(f"| {category} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

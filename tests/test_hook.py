@@ -89,6 +89,7 @@ def test_upgrade_asks_while_a_new_revision_drops_data(tmp_path: Path) -> None:
     versions = tmp_path / "migrations" / "versions"
     versions.mkdir(parents=True)
     (tmp_path / "migrations" / "env.py").write_text("# env\n")
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n")
     (versions / "0001_init.py").write_text(
         REVISION.format(rev="0001", down=None, op='op.create_table("t", sa.Column("c", sa.Text))')
     )
@@ -101,7 +102,7 @@ def test_upgrade_asks_while_a_new_revision_drops_data(tmp_path: Path) -> None:
     output = decision(call(bash("alembic upgrade head", tmp_path)))
     assert output is not None
     assert (
-        "migrations/versions/0002_drop.py:9: op.drop_column('t', 'c')"
+        "/migrations/versions/0002_drop.py:9: op.drop_column('t', 'c')"
         in (output["permissionDecisionReason"])
     ), output
     git(tmp_path, "add", ".")
@@ -131,17 +132,27 @@ def test_bad_input_passes_with_a_note(payload: str, note: str | None) -> None:
 
 
 def test_a_broken_plugin_reference_does_not_block(tmp_path: Path) -> None:
-    """The hook reads the migration guard from the plugin; without it, it still passes."""
-    done = subprocess.run(
-        [sys.executable, "-S", str(HOOK)],
-        input=json.dumps(bash("psql -c 'DROP TABLE t'")),
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={"PATH": "/usr/bin:/bin", "CLAUDE_PLUGIN_ROOT": str(tmp_path)},
-    )
+    """The hook reads the migration guard from the plugin; without it, a check that needs
+    the guard passes with a note, and everything else is still judged."""
+    project = tmp_path / "project"
+    (project / "migrations" / "versions").mkdir(parents=True)
+    (project / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
+    (project / "migrations" / "versions" / "0001.py").write_text("def upgrade():\n    pass\n")
+
+    def run(command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-S", str(HOOK)],
+            input=json.dumps(bash(command, project)),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={"PATH": "/usr/bin:/bin", "CLAUDE_PLUGIN_ROOT": str(tmp_path / "empty")},
+        )
+
+    done = run("alembic upgrade head")
     assert done.returncode == 0 and done.stdout == ""
     assert "passing" in done.stderr and "Traceback" not in done.stderr
+    assert decision(run("psql -c 'DROP TABLE t'")) is not None
 
 
 def test_runs_on_the_oldest_python_users_may_have() -> None:
@@ -151,6 +162,26 @@ def test_runs_on_the_oldest_python_users_may_have() -> None:
     for command in ("alembic downgrade -1", "python -c 'Base.metadata.drop_all(e)'"):
         assert decision(call(bash(command), python=python)) is not None, command
     assert decision(call(bash("alembic upgrade head"), python=python)) is None
+    # every module of shellguard, on every command of both corpora: the same answers there
+    real = json.loads((ROOT / "tests" / "hook_corpus" / "real_projects.json").read_text("utf-8"))
+    commands = sorted(CORPUS["ask"]) + CORPUS["pass"] + sorted(real["ask"]) + real["pass"]
+    script = (
+        "import json, sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]);"
+        "import bash_guard; print(json.dumps([bash_guard.judge(c, Path('/tmp')) is not None"
+        " for c in json.load(sys.stdin)]))"
+    )
+    done = subprocess.run(
+        [python, "-S", "-c", script, str(HOOK.parent)],
+        input=json.dumps(commands),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd="/tmp",
+    )
+    assert done.returncode == 0, done.stderr
+    here = [guard.judge(c, Path("/tmp")) is not None for c in commands]
+    assert json.loads(done.stdout) == here
+    assert sum(here) == len(CORPUS["ask"]) + len(real["ask"])
 
 
 def test_hooks_json_runs_this_script() -> None:
@@ -242,3 +273,97 @@ def test_reads_and_filtered_writes_pass(client, template, table, column, quote):
 def test_any_text_is_judged_without_an_error(command: str) -> None:
     result = guard.judge(command, Path("/tmp"))
     assert result is None or isinstance(result, str)
+
+
+# --- the shapes issue 18 saw pass, each in a project on disk, through the real process ---
+
+
+def project_with(tmp_path: Path, files: dict[str, str], untracked: tuple[str, ...] = ()) -> Path:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    git(tmp_path, "init", "-q")
+    tracked = [name for name in files if name not in untracked]
+    if tracked:
+        git(tmp_path, "add", "--", *tracked)
+        git(tmp_path, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "init")
+    return tmp_path
+
+
+MONOREPO = {
+    "backend/alembic.ini": "[alembic]\nscript_location = %(here)s/app/alembic\n",
+    "backend/app/alembic/env.py": "# env\n",
+    "backend/app/alembic/versions/0001_init.py": REVISION.format(
+        rev="0001", down=None, op='op.create_table("t", sa.Column("c", sa.Text))'
+    ),
+    "backend/app/alembic/versions/0002_drop.py": REVISION.format(
+        rev="0002", down='"0001"', op='op.drop_table("t")'
+    ),
+    "sql/drop.sql": "-- reset\nDROP TABLE IF EXISTS users;\n",
+    "sql/seed.sql": "INSERT INTO users (name) VALUES ('a');\n",
+    "app.db": "SQLite format 3\0",
+    "Makefile": "DC = docker compose\n\nup:\n\t$(DC) up -d\n\nreset: down-volumes up\n\n"
+    "down-volumes:\n\t@$(DC) down -v --remove-orphans | true\n\n"
+    "migrate:\n\tcd backend && uv run alembic upgrade head\n",
+}
+NEW = ("backend/app/alembic/versions/0002_drop.py",)
+
+
+@pytest.mark.parametrize(
+    ("command", "fragment"),
+    [
+        ("timeout 120 alembic downgrade base", "every one above base"),
+        ("sh -c 'cd backend && alembic downgrade -1'", "the last 1"),
+        ('docker exec -it pg psql -U postgres -c "DROP TABLE users"', "DROP TABLE users"),
+        ("psql -f sql/drop.sql", "DROP TABLE IF EXISTS users"),
+        ("psql app < sql/drop.sql", "DROP TABLE IF EXISTS users"),
+        ("cat sql/drop.sql | docker compose exec -T db psql -U app", "DROP TABLE IF EXISTS"),
+        ("psql -c 'DROP DATABASE app'", "DROP DATABASE app"),
+        (
+            "uv run python - <<'PY'\nimport asyncio\nfrom sqlalchemy import text\n"
+            "from app.db import engine\n\nasync def main():\n    async with engine.begin() as c:\n"
+            "        await c.execute(text('TRUNCATE users'))\n\nasyncio.run(main())\nPY",
+            "TRUNCATE users",
+        ),
+        ("cd backend && alembic upgrade head", "0002_drop.py:9: op.drop_table('t')"),
+        ("alembic -c backend/alembic.ini upgrade head", "0002_drop.py"),
+        ("uv run --directory backend alembic upgrade head", "0002_drop.py"),
+        ("make migrate", "0002_drop.py"),
+        ("git clean -fdx", "removes migration revisions"),
+        ("make reset", "deletes the project's volumes"),
+        ("docker compose down -v", "deletes the project's volumes"),
+        ("rm app.db", "SQLite database app.db"),
+        ("supabase db reset", "every row is lost"),
+        ("psql -c 'UPDATE users SET is_admin = true'", "UPDATE users SET is_admin = true"),
+    ],
+)
+def test_asks_where_the_old_hook_let_data_go(tmp_path: Path, command: str, fragment: str):
+    project = project_with(tmp_path, MONOREPO, NEW)
+    output = decision(call(bash(command, project)))
+    assert output is not None, f"passed: {command!r}"
+    assert fragment in output["permissionDecisionReason"], output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "alembic downgrade --help",
+        "alembic stamp -h",
+        "cd backend && alembic history",
+        "psql -f sql/seed.sql",
+        "make up",
+        "make -n reset",
+        "git clean -n -dx",
+        "docker compose down",
+        "rm -rf .pytest_cache",
+    ],
+)
+def test_harmless_commands_in_the_same_project_pass(tmp_path: Path, command: str) -> None:
+    project = project_with(tmp_path, MONOREPO, NEW)
+    done = call(bash(command, project))
+    assert (decision(done), done.stderr) == (None, "")
+
+
+def test_upgrade_passes_once_the_dropping_revision_is_committed(tmp_path: Path) -> None:
+    project = project_with(tmp_path, MONOREPO)
+    assert decision(call(bash("cd backend && alembic upgrade head", project))) is None
