@@ -42,6 +42,7 @@ INTEGRATION = {
     "test_demo": (),
     "test_preflight": (),
     "test_hook": (),  # a python3 process per call, as Claude Code runs it
+    "test_read_session": ("postgres",),
     "test_doctor": (),  # the script's own processes, as the command runs it
 }
 
@@ -121,6 +122,19 @@ def postgres_admin(*statements: str) -> None:
     from sqlalchemy.engine import make_url
 
     bench.admin(make_url(os.environ["TEST_POSTGRES_URL"]), *statements)
+
+
+def database_url(backend: str, tmp_path: Path, name: str) -> str:
+    """A fresh, empty database for one test: a file on SQLite, a new database on the test
+    PostgreSQL server (dropped first if a run before left it)."""
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}"
+    server_url("postgres")
+    from sqlalchemy.engine import make_url
+
+    postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    url = make_url(os.environ["TEST_POSTGRES_URL"]).set(database=name)
+    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="module")

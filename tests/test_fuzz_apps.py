@@ -15,23 +15,12 @@ import bench
 import httpx
 import pytest
 import schemathesis
-from conftest import postgres_admin, server_url
+from conftest import database_url, postgres_admin
 from hypothesis import HealthCheck, Phase, given, settings
-from sqlalchemy.engine import make_url
 
 APPS = [v for v in bench.VARIANTS if v.create_tables]  # the taught HTTP apps
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "50"))  # per operation
 SECRETS = ("hashed_password", "scrypt$")
-
-
-def database_url(backend: str, tmp_path: Path, name: str) -> str:
-    if backend == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'fuzz.db'}"
-    if not os.environ.get("TEST_POSTGRES_URL"):
-        server_url("postgres")
-    postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
-    url = make_url(os.environ["TEST_POSTGRES_URL"]).set(database=name)
-    return url.render_as_string(hide_password=False)
 
 
 def sent_passwords(case) -> list[str]:
