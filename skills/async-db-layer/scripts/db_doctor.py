@@ -88,9 +88,26 @@ class Project:
             self.texts.append((rel, text))
         if path.suffix == ".py":
             try:
-                self.python.append((rel, text, ast.parse(text, filename=rel)))
+                self.python.append((rel, text, unalias(ast.parse(text, filename=rel))))
             except (SyntaxError, ValueError, RecursionError) as exc:
                 self.notes.append(f"{rel}: not read as Python ({type(exc).__name__}); skipped")
+
+
+def unalias(tree):
+    """Rules read names as their library spells them: `from x import QueuePool as Pool`
+    makes every `Pool` in that module read as `QueuePool`."""
+    renamed = {
+        alias.asname: alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.asname and alias.asname != alias.name
+    }
+    if renamed:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id in renamed:
+                node.id = renamed[node.id]
+    return tree
 
 
 def rule(rule_id: str, reference: str):
@@ -182,8 +199,11 @@ def commit_after_response(project: Project):
             if yields and any(line > min(yields) for line in commits):
                 committing.add(function.name)
     for rel, _, tree in project.python:
+        reads_only = {id(c) for f in functions(tree) if only_reads(f) for c in calls(f, "Depends")}
         for call in calls(tree, "Depends", "Security"):
             target = name_of(call.args[0]) if call.args else ""
+            if id(call) in reads_only:
+                continue  # a GET route that writes nothing: a late commit loses nothing
             if target in committing and keyword(call, "scope") is None:
                 yield (
                     rel,
@@ -197,8 +217,140 @@ def commit_after_response(project: Project):
                 )
 
 
+READ_METHODS = {"get", "head", "options"}
+WRITE_CALLS = re.compile(
+    r"^(add|add_all|delete|merge|flush|commit|save|create|update|upsert|remove|insert|bulk_\w+|"
+    r"execute_write|(create|update|delete|save|insert|remove)_\w+|\w+_(create|update|delete))$"
+)
+READ_CALLS = re.compile(
+    r"^(get|find|list|read|search|count|exists|fetch|scalar|scalars|refresh|"
+    r"(get|find|list|read|search|count|fetch)_\w+|\w+_(by_\w+|exists|count))$"
+)
+
+
+def only_reads(function) -> bool:
+    """A route that cannot write through its session: it calls nothing named like a write
+    (`add`, `update`, `create_user`, ...), and it is declared for GET (or HEAD, OPTIONS) or
+    its session only goes to calls that read (`find`, `get_by_email`, `execute(select())`)."""
+    methods = {
+        d.func.attr
+        for d in function.decorator_list
+        if isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute)
+    }
+    if not methods:
+        return False
+    every = [c for c in ast.walk(function) if isinstance(c, ast.Call)]
+    if any(WRITE_CALLS.match(name_of(c.func)) for c in every):
+        return False
+    if methods <= READ_METHODS:
+        return True
+    sessions = {
+        a.arg
+        for a, default in parameter_defaults(function)
+        if "Depends" in ast.dump(default) or "Depends" in ast.dump(a.annotation or ast.Pass())
+    }
+    uses = [
+        c
+        for c in every
+        if {n.id for n in [*c.args, getattr(c.func, "value", None)] if isinstance(n, ast.Name)}
+        & sessions
+    ]
+    return bool(uses) and all(reads(c) for c in uses)
+
+
+def parameter_defaults(function):
+    """(argument, default or a placeholder) for each parameter of a function."""
+    arguments = function.args
+    positional = arguments.posonlyargs + arguments.args
+    offset = len(positional) - len(arguments.defaults)
+    pairs = [
+        (a, arguments.defaults[i - offset] if i >= offset else None)
+        for i, a in enumerate(positional)
+    ]
+    pairs += [(a, arguments.kw_defaults[i]) for i, a in enumerate(arguments.kwonlyargs)]
+    return [(a, d if d is not None else ast.Pass()) for a, d in pairs]
+
+
+def reads(call: ast.Call) -> bool:
+    name = name_of(call.func)
+    if name == "execute":
+        first = call.args[0] if call.args else None
+        return isinstance(first, ast.Call) and "select" in ast.dump(first).lower()
+    return bool(READ_CALLS.match(name))
+
+
+def reads_after_commit(project: Project):
+    """(rel, line, name) where async code reads an ORM object after `await X.commit()` (or
+    after the `async with X.begin()` block that commits it) with no refresh in between. The
+    objects: those added to the session, built by a class call, or loaded by an awaited call."""
+    for rel, _, tree in project.python:
+        for function in (f for f in functions(tree) if isinstance(f, ast.AsyncFunctionDef)):
+            objects = orm_objects(function)
+            for body in bodies(function):
+                for index, statement in enumerate(body):
+                    committed = is_awaited_call(statement, "commit") or (
+                        isinstance(statement, ast.AsyncWith)
+                        and any(
+                            name_of(getattr(i.context_expr, "func", None)) == "begin"
+                            for i in statement.items
+                        )
+                    )
+                    if not committed:
+                        continue
+                    refreshed = set()
+                    for later in body[index + 1 :]:
+                        for node in ast.walk(later):
+                            if is_awaited_call(node, "refresh") and not isinstance(node, ast.Expr):
+                                refreshed.update(
+                                    name_of(a)
+                                    for a in node.value.args[:1]
+                                    + [k.value for k in node.value.keywords]
+                                )
+                            used = (
+                                node.value.id
+                                if isinstance(node, ast.Attribute)
+                                and isinstance(node.value, ast.Name)
+                                else node.value.id
+                                if isinstance(node, ast.Return) and isinstance(node.value, ast.Name)
+                                else None
+                            )
+                            if used in objects and used not in refreshed:
+                                yield rel, node.lineno, used
+                                break
+
+
+def is_awaited_call(node, method: str) -> bool:
+    if isinstance(node, ast.Expr):
+        node = node.value
+    return (
+        isinstance(node, ast.Await)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Attribute)
+        and node.value.func.attr == method
+    )
+
+
+def orm_objects(function) -> set[str]:
+    names = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call) and name_of(node.func) in ("add", "add_all") and node.args:
+            first = node.args[0]
+            elements = first.elts if isinstance(first, (ast.List, ast.Tuple)) else [first]
+            names.update(e.id for e in elements if isinstance(e, ast.Name))
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+            built = isinstance(value, ast.Call) and name_of(value.func)[:1].isupper()
+            if isinstance(target, ast.Name) and (built or isinstance(value, ast.Await)):
+                names.add(target.id)
+    return names - {"session", "db", "db_session", "conn", "connection", "engine"}
+
+
 @rule("expire-on-commit", "skills/async-sqlalchemy/references/fastapi-app.md")
 def expire_on_commit(project: Project):
+    evidence = next(iter(reads_after_commit(project)), None)
+    if evidence is None:
+        return  # nothing reads an object after a commit: expiring costs nothing here
+    where, line, name = evidence
     for rel, _, tree in project.python:
         for call in calls(tree, "async_sessionmaker", "AsyncSession", "sessionmaker"):
             if (
@@ -214,7 +366,8 @@ def expire_on_commit(project: Project):
                 (
                     f"{name_of(call.func)} without expire_on_commit=False: after commit every "
                     "attribute expires and the next read lazy-loads, which fails under asyncio "
-                    "(MissingGreenlet); pass expire_on_commit=False"
+                    f"(MissingGreenlet), as `{name}` at {where}:{line} is read after its commit; "
+                    "pass expire_on_commit=False"
                 ),
             )
 
@@ -273,8 +426,11 @@ def shared(rel: str, line: int, seen: dict, where: str):
 def sync_pool(project: Project):
     for rel, _, tree in project.python:
         for call in calls(tree, "create_async_engine"):
-            pool = name_of(keyword(call, "poolclass"))
-            if pool in ("QueuePool", "SingletonThreadPool"):
+            value = keyword(call, "poolclass")
+            chosen = [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]
+            names = [name_of(v) for v in chosen]
+            pool = next((n for n in names if n in ("QueuePool", "SingletonThreadPool")), "")
+            if pool:
                 yield (
                     rel,
                     call.lineno,
@@ -314,6 +470,29 @@ ASYNC_EXTRAS = {"asyncio", "postgresql-asyncpg", "postgresql_asyncpg", "aiosqlit
 ASYNC_EXTRAS |= {"asyncmy", "aioodbc"}
 
 
+NO_EXTRA = (
+    "sqlalchemy without the [asyncio] extra: SQLAlchemy 2.1 installs greenlet only with it, and "
+    "async engines then fail at the first query; declare sqlalchemy[asyncio]"
+)
+
+
+def below_2_1(spec: str) -> bool:
+    """Whether a version requirement keeps SQLAlchemy below 2.1 (greenlet still comes along):
+    pip's <2.1, ==2.0.x, ~=2.0.x (~=2.0 allows 2.1); poetry's ~2.0 and 2.0.x."""
+    spec = spec.replace(" ", "")
+    return bool(re.search(r"<2\.1|<=?2\.0|==2\.0|~=2\.0\.\d|(^|,)~2\.0|^2\.0(\.\d+|\.\*)?$", spec))
+
+
+def toml_section(lines: list[str], start: int) -> list[str]:
+    """The lines of the TOML table whose header is line `start` (1-based), up to the next."""
+    body = []
+    for line in lines[start:]:
+        if line.lstrip().startswith("["):
+            break
+        body.append(line)
+    return body
+
+
 @rule("sqlalchemy-asyncio-extra", "skills/async-db-layer/references/db-package.md")
 def sqlalchemy_extra(project: Project):
     if not project.is_async:
@@ -323,28 +502,30 @@ def sqlalchemy_extra(project: Project):
             continue
         if re.search(r"^\s*[\"']?greenlet", text, re.MULTILINE | re.IGNORECASE):
             continue
-        for number, line in enumerate(text.splitlines(), start=1):
-            match = re.match(
-                r"""^\s*["']?sqlalchemy(?![\w.-])\s*(\[[^\]]*\])?\s*([^"',#]*)""", line, re.I
-            )
-            extras = (
-                set(re.split(r"[\s,]+", (match.group(1) or "").strip("[]").lower()))
-                if match
-                else set()
-            )
-            if not match or extras & ASYNC_EXTRAS:
+        lines = text.splitlines()
+        for number, line in enumerate(lines, start=1):
+            table = re.match(r"""^\s*["']?sqlalchemy["']?\s*=\s*\{(.*)""", line, re.I)
+            section = re.match(r"^\s*\[[\w.-]*dependencies\.sqlalchemy\]\s*$", line, re.I)
+            if table or section:
+                # poetry: sqlalchemy = {extras = ["asyncio"], version = "^2.0"}, or a table
+                body = table.group(1) if table else "\n".join(toml_section(lines, number))
+                listed = re.search(r"extras\s*=\s*\[([^\]]*)\]", body)
+                extras = set(re.findall(r"[\w-]+", listed.group(1).lower())) if listed else set()
+                version = re.search(r"version\s*=\s*[\"']([^\"']*)", body)
+                if not (extras & ASYNC_EXTRAS or below_2_1(version.group(1) if version else "")):
+                    yield rel, number, NO_EXTRA
                 continue
-            if re.search(r"<\s*2\.1|==\s*2\.0|~=\s*2\.0", match.group(2)):
-                continue  # pinned below 2.1, where greenlet still comes along
-            yield (
-                rel,
-                number,
-                (
-                    "sqlalchemy without the [asyncio] extra: SQLAlchemy 2.1 installs greenlet only "
-                    "with it, and async engines then fail at the first query; declare "
-                    "sqlalchemy[asyncio]"
-                ),
+            match = re.match(
+                r"""^\s*["']?sqlalchemy(?![\w.-])\s*(\[[^\]]*\])?\s*(=\s*["'])?([^"',#]*)""",
+                line,
+                re.I,
             )
+            if not match:
+                continue
+            extras = set(re.split(r"[\s,]+", (match.group(1) or "").strip("[]").lower()))
+            if extras & ASYNC_EXTRAS or below_2_1(match.group(3)):
+                continue  # below 2.1 greenlet still comes along
+            yield rel, number, NO_EXTRA
 
 
 @rule("sqlite-foreign-keys", "skills/async-sqlmodel/references/database-setup.md")
@@ -427,7 +608,10 @@ def getattr_field(project: Project):
                 )
 
 
-INI_URL = re.compile(r"^\s*sqlalchemy\.url\s*=\s*\S+://[^:/@\s]*:([^@\s]+)@", re.IGNORECASE)
+INI_URL = re.compile(r"^\s*sqlalchemy\.url\s*=\s*\S+://([^:/@\s]*):([^@\s]+)@", re.IGNORECASE)
+# what local set-ups and templates write: no secret is given away by committing it
+PLACEHOLDERS = {"password", "pass", "postgres", "secret", "changeme", "example", "mysql", "root"}
+PLACEHOLDERS |= {"test", "admin", "dev", "local", "user"}
 
 
 @rule("alembic-ini-password", "references/migrations.md")
@@ -436,8 +620,8 @@ def alembic_ini_password(project: Project):
         match = INI_URL.match(line)
         if (
             match
-            and not match.group(1).startswith(("%(", "${"))
-            and "driver://user:pass@" not in line
+            and not match.group(2).startswith(("%(", "${"))
+            and match.group(2).lower() not in PLACEHOLDERS | {match.group(1).lower()}
         ):
             yield (
                 rel,
@@ -449,6 +633,45 @@ def alembic_ini_password(project: Project):
             )
 
 
+# sync drivers an env.py may name on purpose -> the distributions that install them
+SYNC_DRIVERS = {
+    "pymysql": ("pymysql",),
+    "mysqldb": ("mysqlclient",),
+    "psycopg2": ("psycopg2", "psycopg2-binary"),
+    "psycopg": ("psycopg", "psycopg-binary"),
+    "pg8000": ("pg8000",),
+    "pysqlite": (),  # the standard library's
+}
+
+
+def declares(project: Project, distribution: str) -> bool:
+    """Whether pyproject.toml or a requirements file declares this distribution."""
+    pattern = re.compile(rf"""^\s*["']?{re.escape(distribution)}(?![\w.-])""", re.I | re.M)
+    return any(
+        pattern.search(text)
+        for rel, text in project.texts
+        if rel.endswith("pyproject.toml") or re.search(r"requirements[^/]*\.txt$", rel)
+    )
+
+
+def sync_driver_on_purpose(project: Project, env_text: str) -> bool:
+    """An env.py that runs on a sync driver it names (or alembic.ini's URL names, or a plain
+    postgresql:// URL means) and that the project declares: migrations work as written."""
+    ini = "\n".join(t for rel, t in project.texts if rel.endswith("alembic.ini"))
+    urls = re.findall(r"^\s*sqlalchemy\.url\s*=\s*(\S+)", ini, re.M)
+    named = set(re.findall(r"\b(pymysql|mysqldb|psycopg2|psycopg|pg8000|pysqlite)\b", env_text))
+    for url in urls:
+        named |= set(re.findall(r"\+(pymysql|mysqldb|psycopg2|psycopg|pg8000|pysqlite)\b", url))
+        if re.match(r"postgres(ql)?://", url):
+            named |= {"psycopg2", "psycopg"}
+        if url.startswith("sqlite://"):
+            named.add("pysqlite")
+    return any(
+        not SYNC_DRIVERS[d] or any(declares(project, dist) for dist in SYNC_DRIVERS[d])
+        for d in named
+    )
+
+
 @rule("sync-alembic-env", "references/migrations.md")
 def sync_env(project: Project):
     if not project.is_async:
@@ -457,6 +680,8 @@ def sync_env(project: Project):
         if not rel.endswith("env.py") or "context.configure" not in text:
             continue
         if re.search(r"async_engine_from_config|create_async_engine|run_sync|AsyncEngine", text):
+            continue
+        if sync_driver_on_purpose(project, text):
             continue
         for call in calls(tree, "engine_from_config", "create_engine"):
             yield (
@@ -610,34 +835,436 @@ def numbers(pattern: str, project: Project) -> list[tuple[str, int, int]]:
     return found
 
 
+def setting_value(project: Project, name: str):
+    """The int a setting gets: from a .env or compose file (`NAME=16`, `NAME: 16`) first, what
+    runs; else its default in code (`NAME: int = 16`, `NAME = 16`)."""
+    for _, _, line in project.lines(lambda rel: not rel.endswith(".py")):
+        found = re.match(rf"^\s*(?:-\s*)?{re.escape(name)}\s*[=:]\s*[\"']?(\d+)\b", line)
+        if found:
+            return int(found.group(1))
+    for _, _, tree in project.python:
+        for node in ast.walk(tree):
+            target = node.target if isinstance(node, ast.AnnAssign) else None
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+            value = getattr(node, "value", None)
+            if name_of(target) == name and isinstance(value, ast.Constant):
+                if isinstance(value.value, int) and not isinstance(value.value, bool):
+                    return value.value
+    return None
+
+
+def pool_option(project: Project, call: ast.Call, option: str, default: int):
+    """A create_async_engine pool option: a constant, or a setting read by its name."""
+    value = keyword(call, option)
+    if value is None:
+        return default  # SQLAlchemy's own default
+    if isinstance(value, ast.Constant) and isinstance(value.value, int):
+        return value.value
+    return setting_value(project, name_of(value)) if name_of(value) else None
+
+
+def in_tests(rel: str) -> bool:
+    return bool(re.search(r"(^|/)(tests?|testing)/|(^|/)(test_[^/]*|conftest)\.py$", rel))
+
+
 @rule("pool-over-max-connections", "skills/async-sqlmodel/references/production-patterns.md")
 def pool_over_max(project: Project):
     limits = numbers(r"max_connections\s*[=:]?\s*(\d+)", project)
     workers = numbers(
-        r"(?:--workers|-w)[ =](\d+)\b|\bworkers\s*=\s*(\d+)|WEB_CONCURRENCY=(\d+)", project
+        r"(?:--workers|-w)[\"']?(?:[ =]|,\s*[\"'])(\d+)\b"  # also a JSON CMD: "--workers", "4"
+        r"|\bworkers\s*=\s*(\d+)|WEB_CONCURRENCY=(\d+)",
+        project,
     )
-    workers = workers or numbers(r"(?:--workers|-w)[ =](\d+)", project)
     if not limits or not workers:
         return
+    engines = []  # every pool one worker process opens (a writer and a reader are two)
     for rel, _, tree in project.python:
+        if in_tests(rel) or "NullPool" in ast.dump(tree):
+            continue
         for call in calls(tree, "create_async_engine"):
-            size = keyword(call, "pool_size")
-            overflow = keyword(call, "max_overflow")
-            size = size.value if isinstance(size, ast.Constant) else 5  # SQLAlchemy's defaults
-            overflow = overflow.value if isinstance(overflow, ast.Constant) else 10
-            most = (size + overflow) * max(w for _, _, w in workers)
-            limit = min(m for _, _, m in limits)
-            if isinstance(most, int) and most > limit:
+            size = pool_option(project, call, "pool_size", 5)
+            overflow = pool_option(project, call, "max_overflow", 10)
+            if size is not None and overflow is not None:
+                engines.append((rel, call.lineno, size, overflow))
+    if not engines:
+        return
+    per_worker = sum(size + overflow for _, _, size, overflow in engines)
+    count = max(w for _, _, w in workers)
+    limit = min(m for _, _, m in limits)
+    if per_worker * count <= limit:
+        return
+    rel, line, size, overflow = engines[0]
+    pools = f"{len(engines)} pools of" if len(engines) > 1 else "pool_size"
+    sizes = " + ".join(f"{s}+{o}" for _, _, s, o in engines)
+    yield (
+        rel,
+        line,
+        (
+            f"{pools} {sizes} (pool_size+max_overflow) per worker, times {count} workers, is "
+            f"{per_worker * count} connections, over the server's max_connections {limit}: "
+            "requests wait, then fail with 'too many clients'; size the pools to fit, or put a "
+            "pooler in front"
+        ),
+    )
+
+
+# --- the async session's API misused ----------------------------------------------------
+
+SYNC_METHODS = {"add", "add_all", "expunge", "expunge_all", "is_modified", "in_transaction"}
+SYNC_METHODS |= {"in_nested_transaction", "get_bind", "enable_relationship_loading"}
+QUERY_METHODS = {"execute", "scalars", "scalar", "stream", "stream_scalars", "exec", "get"}
+COROUTINES = QUERY_METHODS | {"commit", "rollback", "close", "flush", "refresh", "delete"}
+COROUTINES |= {"merge", "run_sync", "invalidate", "reset", "connection", "get_one"}
+
+
+def session_like(node) -> bool:
+    """`session`, `db`, `self.session`, `request.state.db`: a name a session goes by."""
+    name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", "")
+    return bool(SESSION_NAME.search(name))
+
+
+def dotted(node) -> str:
+    """`self.session` for an attribute chain of names, `...` for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{dotted(node.value)}.{node.attr}"
+    return "..."
+
+
+def method_call(node):
+    """(receiver, method) of `receiver.method(...)`, else (None, "")."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.value, node.func.attr
+    return None, ""
+
+
+@rule("awaited-sync-method", "skills/async-sqlalchemy/references/fastapi-app.md")
+def awaited_sync_method(project: Project):
+    if not project.is_async:
+        return
+    for rel, _, tree in project.python:
+        for node in ast.walk(tree):
+            receiver, method = (
+                method_call(node.value) if isinstance(node, ast.Await) else (None, "")
+            )
+            if method in SYNC_METHODS and session_like(receiver):
                 yield (
                     rel,
-                    call.lineno,
+                    node.lineno,
                     (
-                        f"pool_size {size} + max_overflow {overflow}, times "
-                        f"{max(w for _, _, w in workers)} workers, is {most} connections, over the "
-                        f"server's max_connections {limit}: requests wait, then fail with "
-                        "'too many clients'; size the pool to fit, or put a pooler in front"
+                        f"`await {dotted(receiver)}.{method}(...)`: {method}() is a plain "
+                        "method of AsyncSession, not a coroutine; awaiting its None raises "
+                        f"TypeError after it ran; call it without await"
                     ),
                 )
+
+
+@rule("result-of-coroutine", "skills/async-sqlalchemy/references/fastapi-app.md")
+def result_of_coroutine(project: Project):
+    for rel, _, tree in project.python:
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Await) or not isinstance(node.value, ast.Call):
+                continue
+            inner = node.value.func
+            while isinstance(inner, (ast.Attribute, ast.Call)):
+                inner = inner.value if isinstance(inner, ast.Attribute) else inner.func
+                receiver, method = method_call(inner)
+                if method in QUERY_METHODS and session_like(receiver):
+                    session = f"{dotted(receiver)}.{method}"
+                    late = (
+                        node.value.func.attr if isinstance(node.value.func, ast.Attribute) else ""
+                    )
+                    yield (
+                        rel,
+                        node.lineno,
+                        (
+                            f"`await {session}(...)...{late}()` awaits too late: {session}() "
+                            f"returns a coroutine, which has no .{late}() (AttributeError); "
+                            f"write (await {session}(...)).{late}()"
+                        ),
+                    )
+                    break
+
+
+def async_names(function) -> set[str]:
+    """Names that hold something async in this function: awaited on elsewhere, bound by
+    `async with ... as name`, or annotated AsyncSession/AsyncConnection."""
+    names = set()
+    for node in ast.walk(function):
+        receiver, _ = method_call(node.value) if isinstance(node, ast.Await) else (None, "")
+        if isinstance(receiver, ast.Name):
+            names.add(receiver.id)
+        if isinstance(node, ast.AsyncWith):
+            names.update(
+                i.optional_vars.id for i in node.items if isinstance(i.optional_vars, ast.Name)
+            )
+    for argument, _ in parameter_defaults(function):
+        if re.search(r"Async(Session|Connection)", ast.dump(argument.annotation or ast.Pass())):
+            names.add(argument.arg)
+    return names
+
+
+@rule("unawaited-session-call", "skills/async-sqlalchemy/references/fastapi-app.md")
+def unawaited_session_call(project: Project):
+    for rel, _, tree in project.python:
+        for function in (f for f in functions(tree) if isinstance(f, ast.AsyncFunctionDef)):
+            held = async_names(function)
+            for node in ast.walk(function):
+                receiver, method = (
+                    method_call(node.value) if isinstance(node, ast.Expr) else (None, "")
+                )
+                if method in COROUTINES and isinstance(receiver, ast.Name) and receiver.id in held:
+                    yield (
+                        rel,
+                        node.lineno,
+                        (
+                            f"`{receiver.id}.{method}(...)` without await: on an async session "
+                            "it only makes a coroutine, which never runs (nothing is "
+                            f"{'rolled back' if method == 'rollback' else 'done'}; Python "
+                            "warns 'coroutine was never awaited'); write "
+                            f"await {receiver.id}.{method}(...)"
+                        ),
+                    )
+
+
+def session_factories(tree) -> set[str]:
+    """Module-level names bound to async_sessionmaker(...) or sessionmaker(class_=AsyncSession)."""
+    names = set()
+    for node in tree.body if isinstance(tree, ast.Module) else ():
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            made = name_of(node.value.func)
+            if made == "async_sessionmaker" or (
+                made == "sessionmaker" and name_of(keyword(node.value, "class_")) == "AsyncSession"
+            ):
+                names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def makes_session(value, factories: set[str]) -> bool:
+    return isinstance(value, ast.Call) and (
+        name_of(value.func) == "AsyncSession"
+        or (isinstance(value.func, ast.Name) and value.func.id in factories)
+    )
+
+
+@rule("global-async-session", "skills/async-sqlmodel/references/best-practices.md")
+def global_async_session(project: Project):
+    singletons = set()  # classes the project instantiates once, at module level
+    for _, _, tree in project.python:
+        for node in tree.body:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call):
+                singletons.add(name_of(node.value.func))
+    for rel, _, tree in project.python:
+        factories = session_factories(tree)
+        found = [
+            n
+            for n in tree.body
+            if isinstance(n, (ast.Assign, ast.AnnAssign)) and makes_session(n.value, factories)
+        ]
+        for cls in (n for n in tree.body if isinstance(n, ast.ClassDef) and n.name in singletons):
+            for init in (
+                f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"
+            ):
+                found += [
+                    n
+                    for n in ast.walk(init)
+                    if isinstance(n, (ast.Assign, ast.AnnAssign))
+                    and makes_session(n.value, factories)
+                ]
+        for node in found:
+            yield (
+                rel,
+                node.lineno,
+                (
+                    "one AsyncSession made once for the whole process: every request shares it, "
+                    "so concurrent requests run on one connection and one transaction "
+                    "(IllegalStateChangeError, one request's rollback undoing another's work); "
+                    "open a session per request in a dependency"
+                ),
+            )
+
+
+# --- writes that are silently dropped -----------------------------------------------------
+
+FLAG = re.compile(r"^(commit|commit_after|auto_?commit|do_commit|should_commit)$")
+
+
+def write_statement(node, assigned: dict) -> bool:
+    """An insert()/update()/delete() statement, or a name assigned one in the same function."""
+    if isinstance(node, ast.Name):
+        return node.id in assigned and write_statement(assigned[node.id], {})
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr in ("insert", "update", "delete") and not isinstance(
+            node.func.value, ast.Call
+        ):
+            return True  # table.insert()
+        node = node.func.value
+    return isinstance(node, ast.Call) and name_of(node.func) in ("insert", "update", "delete")
+
+
+@rule("commit-after-helper", "references/transactions.md")
+def commit_after_helper(project: Project):
+    helpers = {}  # function name -> (flag name, its position)
+    for _, _, tree in project.python:
+        for function in functions(tree):
+            if "connect" not in {
+                name_of(c.func) for c in ast.walk(function) if isinstance(c, ast.Call)
+            }:
+                continue
+            for position, (argument, default) in enumerate(parameter_defaults(function)):
+                if FLAG.match(argument.arg) and is_const(default, False):
+                    helpers[function.name] = (argument.arg, position)
+    if not helpers:
+        return
+    for rel, _, tree in project.python:
+        for function in functions(tree):
+            assigned = {
+                n.targets[0].id: n.value
+                for n in ast.walk(function)
+                if isinstance(n, ast.Assign)
+                and len(n.targets) == 1
+                and isinstance(n.targets[0], ast.Name)
+            }
+            for call in calls(function, *helpers):
+                flag, position = helpers[name_of(call.func)]
+                given = keyword(call, flag)
+                if given is None and len(call.args) > position:
+                    given = call.args[position]
+                if given is not None and not is_const(given, False):
+                    continue
+                if call.args and write_statement(call.args[0], assigned):
+                    yield (
+                        rel,
+                        call.lineno,
+                        (
+                            f"{name_of(call.func)}() runs a write on a connection it opens with "
+                            f"connect() and commits only when {flag}=True: without it the write "
+                            "is rolled back when the connection closes, and the caller sees it "
+                            f"succeed; pass {flag}=True, or open the connection with begin()"
+                        ),
+                    )
+
+
+# in ast.dump(): a get_bind that looks at the session's transaction or state
+ROUTING_AWARE = re.compile(r"in_transaction|_transaction'|'info'|for_update|'dirty'|'new'")
+
+
+@rule("replica-routing-in-transaction", "skills/async-db-layer/references/db-package.md")
+def replica_routing(project: Project):
+    for rel, _, tree in project.python:
+        for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
+            for function in cls.body:
+                if not isinstance(function, ast.FunctionDef) or function.name != "get_bind":
+                    continue
+                body = ast.dump(function)
+                returns = {
+                    ast.dump(r.value)
+                    for r in ast.walk(function)
+                    if isinstance(r, ast.Return) and r.value
+                }
+                by_statement = re.search(  # flushes and statement types, read in ast.dump()
+                    r"_flushing|\b(Insert|Update|Delete|UpdateBase)\b|is_(insert|update|delete)",
+                    body,
+                )
+                if len(returns) >= 2 and by_statement and not ROUTING_AWARE.search(body):
+                    yield (
+                        rel,
+                        function.lineno,
+                        (
+                            "get_bind() sends every statement that is not a flush or an "
+                            "INSERT/UPDATE/DELETE to the reader, also inside a transaction that "
+                            "has written: a read right after a write misses it (another "
+                            "connection, and a replica that may lag), and SELECT ... FOR UPDATE "
+                            "goes to a "
+                            "read-only standby; route by the session (a read session and a write "
+                            "session), or send a session to the writer once it has written"
+                        ),
+                    )
+
+
+# --- lazy relationships read inside async code --------------------------------------------
+
+EAGER_TEXT = re.compile(
+    r"selectinload|joinedload|subqueryload|immediateload|contains_eager|raiseload|"
+    r"refresh|awaitable_attrs|run_sync|with_parent"
+)
+
+
+def lazy_select_relationships(project: Project) -> set[str]:
+    """Relationship attributes that load on access (lazy="select", the default)."""
+    found = set()
+    for _, _, tree in project.python:
+        for node in ast.walk(tree):
+            value = getattr(node, "value", None)
+            target = node.target if isinstance(node, ast.AnnAssign) else None
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+            if not (
+                isinstance(value, ast.Call)
+                and name_of(value.func) in ("relationship", "Relationship")
+            ):
+                continue
+            lazy = [s for s in strings(value) if s in LAZY_STRATEGIES]
+            if isinstance(target, ast.Name) and (not lazy or lazy == ["select"]):
+                found.add(target.id)
+    return found
+
+
+LAZY_STRATEGIES = {"select", "selectin", "joined", "subquery", "immediate", "raise"}
+LAZY_STRATEGIES |= {"raise_on_sql", "noload", "dynamic", "write_only"}
+
+
+def loaded_from_session(function) -> set[str]:
+    """Names bound in this function to objects an awaited session call returned."""
+    names = set()
+    for node in ast.walk(function):
+        value = node.value if isinstance(node, ast.Assign) else getattr(node, "iter", None)
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if not isinstance(node, (ast.Assign, ast.For, ast.AsyncFor)) or value is None:
+            continue
+        awaited = [a for a in ast.walk(value) if isinstance(a, ast.Await)]
+        if any(
+            method in QUERY_METHODS and session_like(receiver)
+            for a in awaited
+            for receiver, method in [method_call(a.value)]
+        ):
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+@rule("lazy-relationship-in-async", "references/query-optimization.md")
+def lazy_relationship_in_async(project: Project):
+    lazy = lazy_select_relationships(project)
+    if not lazy:
+        return
+    after_close = {(rel, line) for rel, line, _ in lazy_after_close(project)}
+    for rel, _, tree in project.python:
+        for function in (f for f in functions(tree) if isinstance(f, ast.AsyncFunctionDef)):
+            if EAGER_TEXT.search(ast.dump(function)):
+                continue
+            loaded = loaded_from_session(function)
+            for node in ast.walk(function):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id in loaded
+                    and node.attr in lazy
+                    and (rel, node.lineno) not in after_close
+                ):
+                    yield (
+                        rel,
+                        node.lineno,
+                        (
+                            f"{node.value.id}.{node.attr} is a lazy relationship read in async "
+                            "code: the load it triggers cannot run under asyncio and raises "
+                            "MissingGreenlet (a 500 where the code meant another answer); load it "
+                            "in the query with selectinload(), or await "
+                            f"{node.value.id}.awaitable_attrs.{node.attr}"
+                        ),
+                    )
+                    break
 
 
 # --- command line -----------------------------------------------------------------------
