@@ -137,6 +137,20 @@ def database_url(backend: str, tmp_path: Path, name: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def materialize(sample: Path, dest: Path) -> Path:
+    """Write the files a sample holds (each after a line `# === path`) under `dest`."""
+    current = None
+    for line in sample.read_text(encoding="utf-8").splitlines(keepends=True):
+        if line.startswith("# === "):
+            current = dest / line[6:].strip()
+            current.parent.mkdir(parents=True, exist_ok=True)
+            current.write_text("", encoding="utf-8")
+        elif current is not None:
+            with current.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+    return dest
+
+
 @pytest.fixture(scope="module")
 def layer_package(tmp_path_factory: pytest.TempPathFactory):
     """The scaffolded db/ package (PostgreSQL), imported as `propdb` (imports inside it are

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import snippets
-from conftest import PRODUCT, ROOT, load_script
+from conftest import PRODUCT, ROOT, load_script, materialize
 
 DOCTOR = PRODUCT / "db_doctor.py"
 CORPUS = ROOT / "tests" / "doctor_corpus"
@@ -20,20 +20,6 @@ SAMPLES = sorted(CORPUS.glob("*/*.txt"))
 
 
 doctor = load_script(DOCTOR, "db_doctor")
-
-
-def materialize(sample: Path, dest: Path) -> Path:
-    """A sample holds files, each after a line `# === path`."""
-    current = None
-    for line in sample.read_text(encoding="utf-8").splitlines(keepends=True):
-        if line.startswith("# === "):
-            current = dest / line[6:].strip()
-            current.parent.mkdir(parents=True, exist_ok=True)
-            current.write_text("", encoding="utf-8")
-        elif current is not None:
-            with current.open("a", encoding="utf-8") as handle:
-                handle.write(line)
-    return dest
 
 
 def rules_found(project: Path) -> list[str]:

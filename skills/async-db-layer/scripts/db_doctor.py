@@ -54,7 +54,9 @@ class Project:
         for path in self.files():
             self.read(path)
         joined = "\n".join(t for _, t, _ in self.python) + "\n".join(t for _, t in self.texts)
+        self.joined = joined
         self.is_async = bool(ASYNC_DRIVERS.search(joined))
+        self.models = mapped_classes(self.python)
         self.relationships = relationship_names(self.python)
 
     def lines(self, only=None):
@@ -108,6 +110,20 @@ def unalias(tree):
             if isinstance(node, ast.Name) and node.id in renamed:
                 node.id = renamed[node.id]
     return tree
+
+
+def mapped_classes(python) -> set[str]:
+    """Classes mapped to tables: a __tablename__, `table=True` (SQLModel) or Mapped[] fields."""
+    found = set()
+    for _, _, tree in python:
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            table = any(k.arg == "table" and is_const(k.value, True) for k in node.keywords)
+            dump = ast.dump(node)
+            if table or "'__tablename__'" in dump or "id='Mapped'" in dump:
+                found.add(node.name)
+    return found
 
 
 def rule(rule_id: str, reference: str):
@@ -285,7 +301,7 @@ def reads_after_commit(project: Project):
     objects: those added to the session, built by a class call, or loaded by an awaited call."""
     for rel, _, tree in project.python:
         for function in (f for f in functions(tree) if isinstance(f, ast.AsyncFunctionDef)):
-            objects = orm_objects(function)
+            objects = orm_objects(function, project.models)
             for body in bodies(function):
                 for index, statement in enumerate(body):
                     committed = is_awaited_call(statement, "commit") or (
@@ -330,7 +346,7 @@ def is_awaited_call(node, method: str) -> bool:
     )
 
 
-def orm_objects(function) -> set[str]:
+def orm_objects(function, models: set[str]) -> set[str]:
     names = set()
     for node in ast.walk(function):
         if isinstance(node, ast.Call) and name_of(node.func) in ("add", "add_all") and node.args:
@@ -339,7 +355,7 @@ def orm_objects(function) -> set[str]:
             names.update(e.id for e in elements if isinstance(e, ast.Name))
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target, value = node.targets[0], node.value
-            built = isinstance(value, ast.Call) and name_of(value.func)[:1].isupper()
+            built = isinstance(value, ast.Call) and name_of(value.func) in models
             if isinstance(target, ast.Name) and (built or isinstance(value, ast.Await)):
                 names.add(target.id)
     return names - {"session", "db", "db_session", "conn", "connection", "engine"}
@@ -353,6 +369,8 @@ def expire_on_commit(project: Project):
     where, line, name = evidence
     for rel, _, tree in project.python:
         for call in calls(tree, "async_sessionmaker", "AsyncSession", "sessionmaker"):
+            if not (call.args or call.keywords):
+                continue  # calling a factory held in a variable of that name, not making one
             if (
                 name_of(call.func) == "sessionmaker"
                 and name_of(keyword(call, "class_")) != "AsyncSession"
@@ -483,6 +501,34 @@ def below_2_1(spec: str) -> bool:
     return bool(re.search(r"<2\.1|<=?2\.0|==2\.0|~=2\.0\.\d|(^|,)~2\.0|^2\.0(\.\d+|\.\*)?$", spec))
 
 
+def sqlmodel_caps_sqlalchemy(text: str) -> bool:
+    """SQLModel up to 0.0.3x requires SQLAlchemy below 2.1: a requirement that keeps sqlmodel
+    there (<0.0.40, ==0.0.3x, poetry's ^0.0.3x or ~0.0.3x) keeps SQLAlchemy on 2.0."""
+    for spec in re.findall(
+        r"""^\s*["']?sqlmodel(?![\w.-])\s*=?\s*["']?([^"'#\n]*)""", text, re.I | re.M
+    ):
+        bound = re.search(r"<\s*0\.0\.(\d+)", spec)
+        pinned = re.search(r"(?:==|\^|~=?)\s*0\.0\.(\d+)", spec)
+        if (bound and int(bound.group(1)) <= 40) or (pinned and int(pinned.group(1)) < 40):
+            return True
+    return False
+
+
+def sqlalchemy_stays_on_2_0(project: Project) -> bool:
+    """Whether the project's requirements keep SQLAlchemy below 2.1."""
+    for rel, text in project.texts:
+        if not (rel.endswith("pyproject.toml") or re.search(r"requirements[^/]*\.txt$", rel)):
+            continue
+        if sqlmodel_caps_sqlalchemy(text):
+            return True
+        for spec in re.findall(
+            r"""^\s*["']?sqlalchemy(?:\[[^\]]*\])?\s*=?\s*["']?([^"'#\n]*)""", text, re.I | re.M
+        ):
+            if below_2_1(spec):
+                return True
+    return False
+
+
 def toml_section(lines: list[str], start: int) -> list[str]:
     """The lines of the TOML table whose header is line `start` (1-based), up to the next."""
     body = []
@@ -502,6 +548,8 @@ def sqlalchemy_extra(project: Project):
             continue
         if re.search(r"^\s*[\"']?greenlet", text, re.MULTILINE | re.IGNORECASE):
             continue
+        if sqlmodel_caps_sqlalchemy(text):
+            continue  # SQLAlchemy stays on 2.0, where greenlet still comes along
         lines = text.splitlines()
         for number, line in enumerate(lines, start=1):
             table = re.match(r"""^\s*["']?sqlalchemy["']?\s*=\s*\{(.*)""", line, re.I)
@@ -530,6 +578,9 @@ def sqlalchemy_extra(project: Project):
 
 @rule("sqlite-foreign-keys", "skills/async-sqlmodel/references/database-setup.md")
 def sqlite_foreign_keys(project: Project):
+    joined = "\n".join(t for _, t, _ in project.python)
+    if not re.search(r"ForeignKey|foreign_key\s*=|REFERENCES\s", joined):
+        return  # no foreign key anywhere: nothing for SQLite to ignore
     for rel, text, tree in project.python:
         if "foreign_keys" in text.lower():
             continue
@@ -545,18 +596,25 @@ def sqlite_foreign_keys(project: Project):
                 )
 
 
-def naive_now(value) -> bool:
-    """datetime.utcnow, datetime.now, or a lambda calling either without a timezone."""
+def naive_now(value, utc_ok: bool = False) -> bool:
+    """datetime.utcnow, datetime.now, or a lambda calling either without a timezone; with
+    `utc_ok`, utcnow is not counted (the driver reads a naive datetime as UTC)."""
+    naive = ("now",) if utc_ok else ("utcnow", "now")
     if isinstance(value, ast.Lambda):
         value = value.body
-        if isinstance(value, ast.Call) and name_of(value.func) in ("utcnow", "now"):
+        if isinstance(value, ast.Call) and name_of(value.func) in naive:
             return name_of(value.func) == "utcnow" or not (value.args or value.keywords)
         return False
-    return isinstance(value, ast.Attribute) and value.attr in ("utcnow", "now")
+    return isinstance(value, ast.Attribute) and value.attr in naive
 
 
 @rule("naive-datetime-default", "references/schema-patterns.md")
 def naive_datetime(project: Project):
+    # asyncpg sends a naive datetime to a timestamptz column as UTC: utcnow() is then right,
+    # and only a naive local now() shifts; other drivers let the server's TimeZone decide
+    asyncpg_only = "asyncpg" in project.joined and not re.search(
+        r"psycopg|aiomysql|asyncmy|aiosqlite|pymysql", project.joined
+    )
     for rel, _, tree in project.python:
         for call in calls(tree, "Column", "mapped_column", "Field", "column_property"):
             aware = any(
@@ -565,7 +623,7 @@ def naive_datetime(project: Project):
             ) or any(name_of(n) in ("UTCDateTime", "TIMESTAMPTZ") for n in ast.walk(call))
             for key in ("default", "default_factory", "onupdate"):
                 value = keyword(call, key)
-                if aware and value is not None and naive_now(value):
+                if aware and value is not None and naive_now(value, utc_ok=asyncpg_only):
                     yield (
                         rel,
                         call.lineno,
@@ -663,9 +721,17 @@ def sync_driver_on_purpose(project: Project, env_text: str) -> bool:
     for url in urls:
         named |= set(re.findall(r"\+(pymysql|mysqldb|psycopg2|psycopg|pg8000|pysqlite)\b", url))
         if re.match(r"postgres(ql)?://", url):
-            named |= {"psycopg2", "psycopg"}
+            named.add("postgresql")
         if url.startswith("sqlite://"):
             named.add("pysqlite")
+    if re.search(
+        r"""drivername\s*=\s*["']postgres(ql)?["']|sync_scheme|split\(["']\+["']\)""", env_text
+    ):
+        named.add("postgresql")  # the driver stripped from the URL: SQLAlchemy's default
+    if "postgresql" in named:
+        # a plain postgresql:// URL: psycopg2 on SQLAlchemy 2.0, psycopg (3) from 2.1 on
+        named.discard("postgresql")
+        named.add("psycopg2" if sqlalchemy_stays_on_2_0(project) else "psycopg")
     return any(
         not SYNC_DRIVERS[d] or any(declares(project, dist) for dist in SYNC_DRIVERS[d])
         for d in named
@@ -683,14 +749,23 @@ def sync_env(project: Project):
             continue
         if sync_driver_on_purpose(project, text):
             continue
+        if "async_fallback" in text:
+            why = "it relies on async_fallback, which SQLAlchemy 2.1 removed (TypeError)"
+        elif re.search(r"(pymysql|mysqldb|psycopg2|psycopg|pg8000)\b|sync_scheme|drivername", text):
+            why = (
+                "the sync driver it needs is not installed (from SQLAlchemy 2.1 a plain "
+                "postgresql:// URL means psycopg 3, not psycopg2)"
+            )
+        else:
+            why = "on the async URL a sync engine fails (MissingGreenlet)"
         for call in calls(tree, "engine_from_config", "create_engine"):
             yield (
                 rel,
                 call.lineno,
                 (
-                    "a sync Alembic env.py in a project whose URL uses an async driver: migrations "
-                    "fail (MissingGreenlet) or need a second driver; use the async template "
-                    "(async_engine_from_config and connection.run_sync)"
+                    f"a sync Alembic env.py in a project whose URL uses an async driver: {why}; "
+                    "use the async template (async_engine_from_config and connection.run_sync), "
+                    "or declare the sync driver it uses"
                 ),
             )
             break
@@ -880,9 +955,11 @@ def pool_over_max(project: Project):
         return
     engines = []  # every pool one worker process opens (a writer and a reader are two)
     for rel, _, tree in project.python:
-        if in_tests(rel) or "NullPool" in ast.dump(tree):
+        if in_tests(rel):
             continue
         for call in calls(tree, "create_async_engine"):
+            if name_of(keyword(call, "poolclass")) == "NullPool":
+                continue  # no pool: a connection per checkout, closed after
             size = pool_option(project, call, "pool_size", 5)
             overflow = pool_option(project, call, "max_overflow", 10)
             if size is not None and overflow is not None:
@@ -1006,6 +1083,14 @@ def async_names(function) -> set[str]:
     return names
 
 
+def annotated_async(function) -> set[str]:
+    return {
+        a.arg
+        for a, _ in parameter_defaults(function)
+        if re.search(r"Async(Session|Connection)", ast.dump(a.annotation or ast.Pass()))
+    }
+
+
 @rule("unawaited-session-call", "skills/async-sqlalchemy/references/fastapi-app.md")
 def unawaited_session_call(project: Project):
     for rel, _, tree in project.python:
@@ -1015,7 +1100,12 @@ def unawaited_session_call(project: Project):
                 receiver, method = (
                     method_call(node.value) if isinstance(node, ast.Expr) else (None, "")
                 )
-                if method in COROUTINES and isinstance(receiver, ast.Name) and receiver.id in held:
+                if (
+                    method in COROUTINES
+                    and isinstance(receiver, ast.Name)
+                    and receiver.id in held
+                    and (session_like(receiver) or receiver.id in annotated_async(function))
+                ):
                     yield (
                         rel,
                         node.lineno,
