@@ -28,7 +28,6 @@ import json
 import os
 import re
 import sys
-from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 MAX_COMMAND = 100_000
@@ -55,7 +54,7 @@ def main() -> int:
     if len(command) > MAX_COMMAND:
         return note(f"a command of {len(command)} characters is not read; passing")
     try:
-        reason = judge(command, Path(payload.get("cwd") or os.getcwd()))
+        reason = judge(command, payload.get("cwd") or os.getcwd())
     except Exception as exc:  # a hook that fails must not block the user's work
         return note(f"{type(exc).__name__}: {exc}; passing")
     if reason:
@@ -70,13 +69,15 @@ def note(message: str) -> int:
     return 0
 
 
-def judge(command: str, cwd: Path) -> str | None:
+def judge(command: str, cwd) -> str | None:
     """Why this command may lose data, or None."""
     if not SUSPECT.search(command):
         return None
+    from pathlib import Path  # loaded only for a command worth reading
+
     from shellguard import judge as read
 
-    return read(command, cwd)
+    return read(command, Path(cwd))
 
 
 if __name__ == "__main__":

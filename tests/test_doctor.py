@@ -253,3 +253,30 @@ def test_commit_after_response_is_found_exactly_when_scope_is_missing(name, scop
 )
 def test_any_file_content_is_read_without_an_error(text: str, name: str) -> None:
     assert isinstance(doctor_on({name: text, "app/main.py": "x = 1\n"}), list)
+
+
+SESSIONS = st.sampled_from(["session", "db", "db_session", "self.session", "self.db_session"])
+SYNC = sorted(doctor.SYNC_METHODS)
+ASYNC = sorted(doctor.COROUTINES - doctor.SYNC_METHODS)
+
+
+@settings(max_examples=150, deadline=None)
+@given(SESSIONS, st.sampled_from(SYNC + ASYNC), st.booleans(), IDENTIFIERS)
+def test_await_is_flagged_exactly_where_it_does_not_belong(receiver, method, awaited, other):
+    """A plain method awaited, or a coroutine method left un-awaited, on a session; the same
+    shapes on something that is not a session pass."""
+    engine = 'engine = create_async_engine("postgresql+asyncpg://db/app")\n'
+    call = f"{'await ' if awaited else ''}{receiver}.{method}(x)"
+    head = "async def work(self, session, db, db_session, x):\n"
+    body = f"{head}    await {receiver}.flush()\n    {call}\n"
+    found = doctor_on({"app/db.py": engine, "app/work.py": body})
+    plain = method in doctor.SYNC_METHODS
+    assert ("awaited-sync-method" in found) is (plain and awaited), body
+    assert ("unawaited-session-call" in found) is (not plain and not awaited), body
+    name = other if other not in {"session", "db", "db_session", "s"} else "dao"
+    if not name.endswith("session"):
+        elsewhere = body.replace(f"{receiver}.", f"{name}.").replace("(self, ", f"(self, {name}, ")
+        found = doctor_on({"app/db.py": engine, "app/work.py": elsewhere})
+        assert "awaited-sync-method" not in found and "unawaited-session-call" not in found, (
+            elsewhere
+        )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from pathlib import Path
 
 PLUGIN_ROOT = Path(
@@ -106,6 +105,8 @@ def resolve(value: str, cwd: Path) -> Path:
 def uncommitted(folder: Path) -> set[Path]:
     """Files under `folder` that git has not committed (new, changed, untracked). Outside a
     git checkout every file counts."""
+    import subprocess  # loaded only when an upgrade is judged
+
     try:
         done = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=all", "-z", "--", "."],

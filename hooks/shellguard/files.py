@@ -6,9 +6,7 @@ hold any of these (looked into a few levels deep, a bounded number of entries)."
 from __future__ import annotations
 
 import fnmatch
-import glob
 import os
-import subprocess
 from pathlib import Path
 
 DB_SUFFIXES = (".db", ".sqlite", ".sqlite3", ".db3", ".duckdb")
@@ -24,6 +22,8 @@ def losing(target: str, cwd: Path, names: list[str] | None = None) -> str | None
         return None
     path = Path(os.path.expanduser(target))
     path = path if path.is_absolute() else cwd / path
+    import glob  # loaded when a command names a pattern
+
     candidates = [Path(p) for p in glob.glob(str(path))] if any(c in target for c in "*?[") else []
     for candidate in candidates or [path]:
         found = judge_path(candidate, names)
@@ -125,6 +125,8 @@ def git_clean(args: list[str], cwd: Path, shown: str) -> str | None:
         for a in args
     ):
         return None
+    import subprocess  # loaded only when a command runs git clean
+
     try:
         done = subprocess.run(
             ["git", "clean", "-n", *options], cwd=cwd, capture_output=True, text=True, timeout=5

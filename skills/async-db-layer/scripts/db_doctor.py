@@ -1071,8 +1071,8 @@ def async_names(function) -> set[str]:
     names = set()
     for node in ast.walk(function):
         receiver, _ = method_call(node.value) if isinstance(node, ast.Await) else (None, "")
-        if isinstance(receiver, ast.Name):
-            names.add(receiver.id)
+        if isinstance(receiver, (ast.Name, ast.Attribute)):
+            names.add(dotted(receiver))  # `session`, `self.session`
         if isinstance(node, ast.AsyncWith):
             names.update(
                 i.optional_vars.id for i in node.items if isinstance(i.optional_vars, ast.Name)
@@ -1100,21 +1100,21 @@ def unawaited_session_call(project: Project):
                 receiver, method = (
                     method_call(node.value) if isinstance(node, ast.Expr) else (None, "")
                 )
+                where = dotted(receiver) if receiver is not None else "..."
                 if (
                     method in COROUTINES
-                    and isinstance(receiver, ast.Name)
-                    and receiver.id in held
-                    and (session_like(receiver) or receiver.id in annotated_async(function))
+                    and where in held
+                    and (session_like(receiver) or where in annotated_async(function))
                 ):
                     yield (
                         rel,
                         node.lineno,
                         (
-                            f"`{receiver.id}.{method}(...)` without await: on an async session "
+                            f"`{where}.{method}(...)` without await: on an async session "
                             "it only makes a coroutine, which never runs (nothing is "
                             f"{'rolled back' if method == 'rollback' else 'done'}; Python "
                             "warns 'coroutine was never awaited'); write "
-                            f"await {receiver.id}.{method}(...)"
+                            f"await {where}.{method}(...)"
                         ),
                     )
 
