@@ -819,6 +819,18 @@ def loaded_in(body, session: str) -> set[str]:
     return names
 
 
+def lazy_reads(tree, loaded: set[str], lazy: set[str]):
+    """`name.relationship` reads under `tree` of a loaded name and a lazy relationship."""
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in loaded
+            and node.attr in lazy
+        ):
+            yield node
+
+
 @rule("lazy-load-after-close", "references/query-optimization.md")
 def lazy_after_close(project: Project):
     lazy = {name for name, eager in project.relationships.items() if not eager}
@@ -850,23 +862,17 @@ def after_close(rel: str, body: list, lazy: set):
             continue
         loaded = set().union(*(loaded_in(statement.body, s) for s in sessions))
         for later in body[index + 1 :]:
-            for node in ast.walk(later):
-                if (
-                    isinstance(node, ast.Attribute)
-                    and isinstance(node.value, ast.Name)
-                    and node.value.id in loaded
-                    and node.attr in lazy
-                ):
-                    yield (
-                        rel,
-                        node.lineno,
-                        (
-                            f"{node.value.id}.{node.attr} is a lazy relationship read after its "
-                            "session closed: under asyncio that raises MissingGreenlet or "
-                            "DetachedInstanceError; load it in the query with selectinload()"
-                        ),
-                    )
-                    return
+            for node in lazy_reads(later, loaded, lazy):
+                yield (
+                    rel,
+                    node.lineno,
+                    (
+                        f"{node.value.id}.{node.attr} is a lazy relationship read after its "
+                        "session closed: under asyncio that raises MissingGreenlet or "
+                        "DetachedInstanceError; load it in the query with selectinload()"
+                    ),
+                )
+                return
 
 
 @rule("bulk-insert-values", "skills/async-sqlmodel/references/async-operations.md")
@@ -1335,14 +1341,8 @@ def lazy_relationship_in_async(project: Project):
             if EAGER_TEXT.search(ast.dump(function)):
                 continue
             loaded = loaded_from_session(function)
-            for node in ast.walk(function):
-                if (
-                    isinstance(node, ast.Attribute)
-                    and isinstance(node.value, ast.Name)
-                    and node.value.id in loaded
-                    and node.attr in lazy
-                    and (rel, node.lineno) not in after_close
-                ):
+            for node in lazy_reads(function, loaded, lazy):
+                if (rel, node.lineno) not in after_close:
                     yield (
                         rel,
                         node.lineno,
