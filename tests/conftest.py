@@ -88,9 +88,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def load_script(path: Path, name: str):
     """A standalone script of the plugin as a module (it is not on any import path)."""
     import importlib.util
+    import sys
 
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

@@ -233,6 +233,7 @@ def readable_copy_of_the_script(top: Path) -> Path:
     for rel in (
         "skills/async-db-layer/scripts/scaffold_db.py",
         "skills/async-db-layer/scripts/preflight.py",
+        "skills/async-db-layer/scripts/layout.py",
         "skills/async-db-layer/scripts/contract.json",
         "skills/async-db-layer/references/db-package.md",
     ):
@@ -519,3 +520,77 @@ def test_db_env_file_that_is_not_there_is_named(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert f"DatabaseConfigError: DB_ENV_FILE={tmp_path / 'nope.env'}: no such file" in done.stderr
+
+
+def test_a_sqlmodel_project_gets_sqlmodel_sessions(tmp_path: Path) -> None:
+    """Where the project imports sqlmodel, both dependencies' sessions have exec(); the
+    summary says so and why. Elsewhere nothing of SQLModel is written."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "models.py").write_text(
+        "from sqlmodel import Field, SQLModel\n\n\nclass Hero(SQLModel, table=True):\n"
+        "    id: int | None = Field(default=None, primary_key=True)\n    name: str\n"
+    )
+    done = scaffold(tmp_path, "sqlite", "--package", "app/db", "--env")
+    assert done.returncode == 0, done.stderr
+    assert (
+        "sessions: SQLModel's AsyncSession (the project imports sqlmodel at app/models.py:1)"
+        in done.stdout
+    )
+    assert (tmp_path / "app" / "db" / "core" / "sqlmodel_sessions.py").is_file()
+    code = """
+import asyncio
+from sqlmodel import SQLModel, select
+from app.db import DBSession, ReadSession, get_engine, get_read_sessionmaker, get_sessionmaker
+from app.models import Hero
+
+async def main():
+    async with get_engine().begin() as conn:
+        await conn.run_sync(SQLModel.metadata.create_all)
+    async with get_sessionmaker()() as session:
+        session.add(Hero(name="Rusty-Man"))
+        await session.commit()
+    async with get_read_sessionmaker()() as reader:
+        print((await reader.exec(select(Hero.name))).all())
+    print(DBSession.__origin__.__name__, ReadSession.__metadata__[0].dependency.__name__)
+
+asyncio.run(main())
+"""
+    ran = run_python(tmp_path, "-c", code)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines() == ["['Rusty-Man']", "AsyncSession get_read_session"]
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert scaffold(plain, "sqlite").returncode == 0
+    assert not (plain / "db" / "core" / "sqlmodel_sessions.py").exists()
+
+
+def test_a_package_that_would_hide_a_module_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "__init__.py").write_text("")
+    (tmp_path / "src" / "database.py").write_text("engine = None\n")
+    before = snapshot(tmp_path)
+    for extra in (["--dry-run"], []):
+        done = scaffold(tmp_path, "sqlite", "--package", "src/database", *extra)
+        assert done.returncode == 1
+        assert "--package src/database would hide src/database.py" in done.stderr
+        assert "e.g. --package src/db" in done.stderr
+        assert snapshot(tmp_path) == before
+
+
+def test_the_import_name_is_the_one_the_project_runs_with(tmp_path: Path) -> None:
+    """src/ is itself a package and the project starts as `uvicorn src.main:app` from the
+    root: the layer is `src.db`, imported from the root, and it imports that way."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "__init__.py").write_text("")
+    (tmp_path / "src" / "main.py").write_text("from fastapi import FastAPI\n\napp = FastAPI()\n")
+    (tmp_path / "Dockerfile").write_text('FROM python:3.12\nCMD ["uvicorn", "src.main:app"]\n')
+    done = scaffold(tmp_path, "sqlite", "--package", "src/db", "--env")
+    assert done.returncode == 0, done.stderr
+    assert (
+        "import it as: src.db (from the project root); as the project runs: "
+        "`src.main:app` in Dockerfile:2" in done.stdout
+    )
+    ran = run_python(tmp_path, "-c", "import asyncio, src.db; asyncio.run(src.db.check_database())")
+    assert ran.returncode == 0, ran.stderr

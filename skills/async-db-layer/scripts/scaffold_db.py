@@ -33,11 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # preflight.py, even under -I
+import layout  # noqa: E402
 import preflight  # noqa: E402
 
 SOURCE = Path(__file__).resolve().parent.parent / "references" / "db-package.md"
 BACKENDS = ("postgres", "supabase", "mysql", "sqlite")
-OPTIONS = ("fastapi", "uow")
+OPTIONS = ("fastapi", "uow", "sqlmodel")
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 
 
@@ -220,13 +221,17 @@ RUN_HERE = ("pyproject.toml", "setup.py", "setup.cfg", "pytest.ini", "tox.ini", 
 
 
 def import_root(project: Path, package: str) -> Path:
-    """The folder the package is imported from: below `src/`; else the first folder up from
-    the package that is not itself a package (no __init__.py) and that the project runs code
-    from (a pyproject.toml, pytest configuration or conftest.py there); else the project."""
+    """Where the package is imported from when the project says nothing (layout.py reads
+    its start commands and tests first): below a `src/` that is not itself a package; else
+    the first folder up from the package that is not itself a package (no __init__.py) and
+    that the project runs code from (a pyproject.toml, pytest configuration or conftest.py
+    there); else the project."""
     parts = Path(package).parts
     if "src" in parts[:-1]:
         last = len(parts) - 2 - parts[-2::-1].index("src")
-        return project.joinpath(*parts[: last + 1])
+        src = project.joinpath(*parts[: last + 1])
+        if not (src / "__init__.py").is_file():
+            return src
     folder = (project / package).parent
     while folder != project and folder != folder.parent:
         if not (folder / "__init__.py").exists() and any((folder / m).exists() for m in RUN_HERE):
@@ -235,9 +240,12 @@ def import_root(project: Path, package: str) -> Path:
     return folder
 
 
-def module_name(project: Path, package: str) -> tuple[str, Path]:
-    root = import_root(project, package)
-    return ".".join((project / package).relative_to(root).parts), root
+def module_name(project: Path, package: str) -> tuple[str, Path, str]:
+    """(the dotted name the package is imported by, the folder it is imported from, how that
+    was found)."""
+    root = layout.import_root(project, package, import_root(project, package))
+    name = ".".join((project / package).resolve().relative_to(root.folder.resolve()).parts)
+    return name, root.folder, root.why
 
 
 def check_package_path(package: str) -> str:
@@ -272,6 +280,7 @@ def backup_name(path: Path) -> Path:
 
 def options_of(args: argparse.Namespace) -> set[str]:
     chosen = (("fastapi", args.fastapi), ("uow", args.uow), ("migrations", args.migrations))
+    chosen += (("sqlmodel", args.sqlmodel is True),)
     return {o for o, on in chosen if on}
 
 
@@ -281,9 +290,22 @@ def scaffold(args: argparse.Namespace) -> tuple[list[str], preflight.Report]:
     if not project.is_dir():
         raise ScaffoldError(f"--project {args.project}: no such folder")
     package = check_package_path(args.package)
+    name, root, why = module_name(project, package)
+    hidden = layout.shadowed(project, package, root)
+    if hidden:
+        raise ScaffoldError(
+            f"--package {package} would hide {hidden}: `{name}` would then import the new "
+            f"package, and the project's own imports of {hidden} would break. Nothing was "
+            f"written; choose a free name, e.g. --package {layout.free_name(project, package)}"
+        )
+    sqlmodel_at = layout.uses_sqlmodel(project, package)
+    if args.sqlmodel is None:
+        args.sqlmodel = bool(sqlmodel_at)
     options = options_of(args)
     try:
-        report = preflight.preflight(project, project / package, args.backend, options, args.python)
+        # SQLModel's sessions take the project's own sqlmodel as it is: no floor is asked
+        needs = options - {"sqlmodel"}
+        report = preflight.preflight(project, project / package, args.backend, needs, args.python)
     except preflight.PreflightError as exc:
         raise ScaffoldError(f"{exc}\nnothing was written") from None
     if report.blockers:
@@ -333,6 +355,12 @@ def scaffold(args: argparse.Namespace) -> tuple[list[str], preflight.Report]:
         )
 
     out = preflight.describe(report, project)
+    if args.sqlmodel:
+        reason = f"the project imports sqlmodel at {sqlmodel_at}" if sqlmodel_at else "--sqlmodel"
+        out.append(
+            f"sessions: SQLModel's AsyncSession ({reason}), so session.exec() works; "
+            "DBSession and ReadSession are those"
+        )
     verb = "would " if args.dry_run else ""
     for rel, content in sorted(files.items()):
         path = project / rel
@@ -356,9 +384,11 @@ def scaffold(args: argparse.Namespace) -> tuple[list[str], preflight.Report]:
         keys = ", ".join(sorted(env_keys(content)))
         out.append(f"{verb}add to {rel}: {keys} (nothing there is changed)")
     out += said
-    name, root = module_name(project, package)
     where = os.path.relpath(root, project)
-    out.append(f"import it as: {name} (from {'the project root' if where == '.' else where + '/'})")
+    shown = "the project root" if where == "." else where + "/"
+    out.append(
+        f"import it as: {name} (from {shown})" + (f"; as the project runs: {why}" if why else "")
+    )
     return out, report
 
 
@@ -382,6 +412,14 @@ def parser() -> argparse.ArgumentParser:
         help="leave out the FastAPI session dependency",
     )
     p.add_argument("--no-uow", dest="uow", action="store_false", help="leave out the Unit of Work")
+    p.add_argument(
+        "--sqlmodel",
+        dest="sqlmodel",
+        action="store_true",
+        default=None,
+        help="SQLModel's sessions (session.exec); the default where the project imports sqlmodel",
+    )
+    p.add_argument("--no-sqlmodel", dest="sqlmodel", action="store_false", help=argparse.SUPPRESS)
     p.add_argument(
         "--no-migrations",
         dest="migrations",
