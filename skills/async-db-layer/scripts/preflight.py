@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CONTRACT = Path(__file__).resolve().with_name("contract.json")
+sys.path.insert(0, str(CONTRACT.parent))  # resolve.py, even under -I
+import resolve  # noqa: E402
+
 ROOT_MARKERS = (".git", "uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock")
 DRIVERS = {"postgres": "asyncpg", "supabase": "asyncpg", "mysql": "aiomysql", "sqlite": "aiosqlite"}
 
@@ -29,14 +32,29 @@ try:
     from importlib import metadata
 except ImportError:
     metadata = None
+import re
 found = {}
-for name in json.loads(sys.argv[1]):
+names = json.loads(sys.argv[1])
+for name in names:
     try:
         found[name] = metadata.version(name) if metadata else None
     except Exception:
         found[name] = None
+def key(text):
+    return re.sub(r"[-_.]+", "-", text).lower()
+wanted = set(key(n) for n in names)
+requires = {}
+for dist in (metadata.distributions() if metadata else []):
+    try:
+        lines = [r for r in (dist.requires or [])
+                 if key(re.split(r"[^A-Za-z0-9._-]", r.strip(), 1)[0]) in wanted]
+        dist_name = dist.metadata["Name"]
+    except Exception:
+        continue
+    if lines and dist_name:
+        requires[dist_name] = lines
 print(json.dumps({"python": "%d.%d.%d" % tuple(sys.version_info[:3]),
-                  "executable": sys.executable, "packages": found}))
+                  "executable": sys.executable, "packages": found, "requires": requires}))
 """
 
 
@@ -214,6 +232,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     fixes: list[str] = field(default_factory=list)
     install: str = ""
+    install_line: resolve.Line | None = None
 
 
 def preflight(
@@ -223,14 +242,16 @@ def preflight(
     options: set[str],
     explicit_python: str | None = None,
     contract: dict | None = None,
+    ask_resolver: bool = True,
 ) -> Report:
     contract = contract or load_contract()
     start = next(f for f in (package_dir, *package_dir.parents) if f.is_dir())
     folders = walk_up(start, project)
     tool = find_tool(folders)
     python, how = find_interpreter(folders, tool, explicit_python)
-    every = [*contract["packages"], "greenlet"]
-    answer = probe(python, every)
+    every = [*contract["packages"], "greenlet", "psycopg2", "psycopg2-binary", "psycopg"]
+    every += ["starlette", "sqlmodel"]
+    answer = probe(python, list(dict.fromkeys(every)))
     needs = needed(backend, options, contract)
     report = Report(python, how, answer["python"], tool, answer["packages"], needs)
     shown = shown_path(python, project)
@@ -256,17 +277,84 @@ def preflight(
                 "https://docs.pydantic.dev/latest/migration/"
             )
         report.blockers.append(f"{name} {have} is below {spec['floor']}: {why}")
-        upgrades.append(requirement(name, contract))
+        upgrades.append(name)
+    lines = Lines(project, tool, python, contract, answer, ask_resolver)
     if upgrades:
-        report.fixes.append(tool.command(upgrades, python, project))
+        driver = DRIVERS.get(backend)
+        if driver and driver in needs and not answer["packages"].get(driver):
+            upgrades.append(driver)  # one line: the driver is missing too
+        report.fixes += lines.say(upgrades)
     sqlmodel = answer["packages"].get("sqlmodel")
     if sqlmodel and below(sqlmodel, contract["packages"]["sqlmodel"]["floor"]):
         report.notes.append(
             f"sqlmodel {sqlmodel} is below {contract['packages']['sqlmodel']['floor']}, the "
             "floor of the async-sqlmodel skill; the db/ layer itself does not need it"
         )
-    report.install = tool.command([requirement(n, contract) for n in needs], python, project)
+    install = lines.make(needs)
+    report.install, report.install_line = install.command, install
     return report
+
+
+class Lines:
+    """Fix and install lines in the project's tool, built by resolve.py from the project's
+    manifest and installed packages, and checked by its resolver when asked."""
+
+    def __init__(self, project, tool, python, contract, answer, ask_resolver) -> None:
+        self.project, self.tool, self.python = project, tool, python
+        self.contract, self.answer, self.ask = contract, answer, ask_resolver
+        self.declared = resolve.declared(tool.folder)
+        installed = {resolve.canonical(k): v for k, v in answer["packages"].items()}
+        self.installed = installed
+        self.caps = {}
+        psycopg2 = installed.get("psycopg2") or installed.get("psycopg2-binary")
+        sqlalchemy = installed.get("sqlalchemy")
+        if (
+            psycopg2
+            and not installed.get("psycopg")
+            and not (sqlalchemy and not below(sqlalchemy, "2.1"))
+        ):
+            self.caps["sqlalchemy"] = (
+                "2.1",
+                f"psycopg2 {psycopg2} is installed and psycopg 3 is not: from SQLAlchemy 2.1 a "
+                "plain postgresql:// URL (a sync engine, Alembic) means psycopg 3",
+            )
+
+    def make(self, names: list[str]) -> resolve.Line:
+        wanted = {
+            n: (self.contract["packages"][n]["install"], self.contract["packages"][n]["floor"])
+            for n in names
+        }
+        line = resolve.build(
+            wanted, self.declared, self.installed, self.answer.get("requires", {}), self.caps
+        )
+        where = (
+            self.tool.folder.relative_to(self.project).as_posix()
+            if self.tool.folder != self.project
+            else ""
+        )
+        line.command = resolve.command_for(
+            self.tool.name, where, shown_path(self.python, self.project), line.requirements
+        )
+        if self.ask:
+            resolve.check(self.tool.name, self.tool.folder, self.python, line)
+        else:
+            line.verdict = "not checked (--no-resolve)"
+        return line
+
+    def say(self, names: list[str]) -> list[str]:
+        """The fix: the line, then why its bounds and extras are what they are, and what the
+        resolver said; a line the resolver refuses is named as refused, never as the fix."""
+        line = self.make(names)
+        if line.accepted is False:
+            return [
+                f"(no line found that {self.tool.name} accepts) {line.command}",
+                f"  {line.verdict}",
+            ]
+        out = [line.command]
+        out += [f"  then change {edit}" for edit in line.edits]
+        out += [f"  ({reason})" for reason in line.reasons]
+        out.append(f"  ({line.verdict})")
+        return out
 
 
 def python_fix(tool: Tool, floor: str, project: Path) -> str:

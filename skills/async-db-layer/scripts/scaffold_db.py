@@ -305,7 +305,14 @@ def scaffold(args: argparse.Namespace) -> tuple[list[str], preflight.Report]:
     try:
         # SQLModel's sessions take the project's own sqlmodel as it is: no floor is asked
         needs = options - {"sqlmodel"}
-        report = preflight.preflight(project, project / package, args.backend, needs, args.python)
+        report = preflight.preflight(
+            project,
+            project / package,
+            args.backend,
+            needs,
+            args.python,
+            ask_resolver=not args.no_resolve,
+        )
     except preflight.PreflightError as exc:
         raise ScaffoldError(f"{exc}\nnothing was written") from None
     if report.blockers:
@@ -448,6 +455,11 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only the version check of the project's interpreter; plan and write nothing",
     )
+    p.add_argument(
+        "--no-resolve",
+        action="store_true",
+        help="do not ask the project's resolver (uv, poetry, pip --dry-run) about the lines",
+    )
     p.add_argument("--source", default=str(SOURCE), help=argparse.SUPPRESS)
     return p
 
@@ -484,6 +496,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print("\n".join(lines))
     print(f"\ninstall: {report.install}")
+    line = report.install_line
+    if line is not None:
+        for edit in line.edits:
+            print(f"  then change {edit}")
+        for reason in line.reasons:
+            print(f"  ({reason})")
+        print(f"  ({line.verdict})")
     missing = [n for n in report.needs if not report.installed.get(n)]
     if report.installed.get("sqlalchemy") and not report.installed.get("greenlet"):
         missing.append("greenlet (from sqlalchemy[asyncio])")
