@@ -50,6 +50,18 @@ for name, spec in json.load(open("skills/async-db-layer/scripts/contract.json"))
   fi
 fi
 
+# The package tools users run, for the tests that ask a project's own resolver (uv, poetry)
+UV_VERSION=0.13.9
+POETRY_VERSION=2.5.1
+if [ ! -x .tools/py/bin/uv ] || [ "$(.tools/py/bin/uv --version | cut -d' ' -f2)" != "$UV_VERSION" ] ||
+  ! .tools/py/bin/poetry --version 2>/dev/null | grep -q "$POETRY_VERSION"; then
+  say "installing uv $UV_VERSION and poetry $POETRY_VERSION into .tools/py"
+  rm -rf .tools/py
+  "$PYTHON" -m venv .tools/py
+  .tools/py/bin/python -m pip install --quiet --disable-pip-version-check \
+    "uv==$UV_VERSION" "poetry==$POETRY_VERSION"
+fi
+
 claude=.tools/node_modules/.bin/claude
 if [ ! -x "$claude" ] || [ "$("$claude" --version 2>/dev/null | cut -d' ' -f1)" != "$CLAUDE_CODE_VERSION" ]; then
   if command -v npm >/dev/null; then

@@ -43,6 +43,7 @@ INTEGRATION = {
     "test_preflight": (),
     "test_hook": (),  # a python3 process per call, as Claude Code runs it
     "test_read_session": ("postgres",),
+    "test_resolve": (),  # the real uv, poetry and pip resolvers, on PyPI
     "test_doctor": (),  # the script's own processes, as the command runs it
 }
 

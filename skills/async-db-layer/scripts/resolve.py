@@ -253,13 +253,20 @@ def check_uv(folder: Path, python: Path, line: Line, timeout: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         throwaway_copy(root, Path(tmp), ("pyproject.toml", "uv.lock", ".python-version"))
         where = Path(tmp) / folder.relative_to(root)
+        # the venv's base interpreter: uv would otherwise lock the project's own venv
+        base = subprocess.run(
+            [str(python), "-c", "import sys; print(sys._base_executable)"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.strip()
         done = subprocess.run(
-            [uv, "add", "--no-sync", "--python", str(python), *line.requirements],
+            [uv, "add", "--no-sync", "--python", base or str(python), *line.requirements],
             cwd=where,
             capture_output=True,
             text=True,
             timeout=timeout,
-            env={**os.environ, "UV_NO_PROGRESS": "1"},
+            env={**os.environ, "UV_NO_PROGRESS": "1", "UV_PYTHON_DOWNLOADS": "never"},
         )
     verdict(line, "uv", done, "uv add --no-sync in a copy of pyproject.toml and uv.lock")
 
