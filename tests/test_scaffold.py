@@ -600,3 +600,88 @@ def test_the_import_name_is_the_one_the_project_runs_with(tmp_path: Path) -> Non
     )
     ran = run_python(tmp_path, "-c", "import asyncio, src.db; asyncio.run(src.db.check_database())")
     assert ran.returncode == 0, ran.stderr
+
+
+def mysql_project(project: Path) -> None:
+    """A project whose own engines reach MySQL through WRITER_DB_URL / READER_DB_URL, with
+    its own settings and Alembic, as a poetry + MySQL boilerplate has them."""
+    (project / "core" / "db").mkdir(parents=True)
+    (project / "core" / "config.py").write_text(
+        "class Config:\n"
+        '    WRITER_DB_URL: str = "mysql+aiomysql://fastapi:fastapi@localhost:3306/fastapi"\n'
+        '    READER_DB_URL: str = "mysql+aiomysql://fastapi:fastapi@localhost:3306/fastapi"\n\n\n'
+        "config = Config()\n"
+    )
+    (project / "core" / "db" / "session.py").write_text(
+        "from sqlalchemy.ext.asyncio import create_async_engine\n\n"
+        "from core.config import config\n\n"
+        "engines = {\n    'writer': create_async_engine(config.WRITER_DB_URL, pool_recycle=3600),\n"
+        "    'reader': create_async_engine(config.READER_DB_URL, pool_recycle=3600),\n}\n"
+    )
+    (project / ".env").write_text(
+        "DATABASE_URL=mysql+aiomysql://fastapi:fastapi@localhost/fastapi\n"
+    )
+
+
+def test_a_project_on_another_database_gets_a_second_database(tmp_path: Path) -> None:
+    """Asked for PostgreSQL in a MySQL project: the layer reads PG_* only, never the
+    project's DATABASE_URL; nothing of the project's set-up is rewired."""
+    url = os.environ.get("TEST_POSTGRES_URL") or pytest.skip("no PostgreSQL")
+    mysql_project(tmp_path)
+    before = snapshot(tmp_path)
+    done = scaffold(tmp_path, "postgres", "--package", "pgdb")
+    assert done.returncode == 0, done.stderr
+    assert (
+        "database: a second database. The project's own database code (core/db/session.py:6"
+        in done.stdout
+    )
+    assert (
+        "reaches mysql and is left as it is, Alembic included; the layer reaches postgres and "
+        "reads only PG_* settings" in done.stdout
+    )
+    names = (tmp_path / "pgdb" / "configuration" / "names.py").read_text()
+    assert 'PREFIX = "PG_"' in names and "SHARED = False" in names
+    example = (tmp_path / ".env.example").read_text()
+    assert "PG_HOST=" in example and "\nDB_" not in example
+    changed = {k for k, v in snapshot(tmp_path).items() if before.get(k) != v}
+    assert changed <= {k for k in snapshot(tmp_path) if k.startswith("pgdb/")} | {".env.example"}
+    code = (
+        "import asyncio, pgdb\nfrom sqlalchemy import text\n"
+        "async def main():\n    await pgdb.check_database()\n"
+        "    async with pgdb.get_sessionmaker()() as s:\n"
+        "        print(s.bind.dialect.name, await s.scalar(text('SELECT 1')))\n"
+        "    await pgdb.dispose_engine()\nasyncio.run(main())\n"
+    )
+    env = project_env(tmp_path) | {"PG_URL": url}  # the project's DATABASE_URL stays mysql
+    ran = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "postgresql 1"
+
+
+def test_the_same_database_names_the_two_pools(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "database.py").write_text(
+        "from sqlalchemy.ext.asyncio import create_async_engine\n\n"
+        "from app.settings import settings\n\n"
+        "engine = create_async_engine(\n"
+        "    settings.DATABASE_URL, pool_size=settings.DATABASE_POOL_SIZE\n)\n"
+    )
+    (tmp_path / ".env").write_text(
+        "DATABASE_URL=postgresql+asyncpg://app:secret@db/app\nDATABASE_POOL_SIZE=16\n"
+    )
+    done = scaffold(tmp_path, "postgres", "--package", "app/db", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert (
+        "database: the same database as the project's own engine "
+        "(app/database.py:5 (postgres: DATABASE_URL (set in .env:1)))" in done.stdout
+    )
+    assert "the project's (DATABASE_POOL_SIZE=16 (.env:2))" in done.stdout
+    assert "set DB_POOL_SIZE=16 and DB_MAX_OVERFLOW" in done.stdout
+    assert "the layer reads your DATABASE_URL settings as they are" in done.stdout

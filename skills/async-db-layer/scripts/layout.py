@@ -195,3 +195,133 @@ def uses_sqlmodel(project: Path, package: str) -> str | None:
             if re.match(r"\s*(from\s+sqlmodel[\s.]|import\s+sqlmodel\b)", line):
                 return f"{path.relative_to(project).as_posix()}:{number}"
     return None
+
+
+# --- the database code the project has already --------------------------------------------
+
+SCHEME = re.compile(r"\b(postgres(?:ql)?|mysql|mariadb|sqlite)(\+\w+)?://")
+BACKEND_OF = {
+    "postgres": "postgres",
+    "postgresql": "postgres",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "sqlite": "sqlite",
+}
+POOL_SETTING = re.compile(r"^\s*(?:export\s+)?(\w*(?:POOL_SIZE|MAX_OVERFLOW))\s*=\s*(\d+)\s*$")
+
+
+@dataclass
+class Engine:
+    where: str  # file:line of the create_engine / create_async_engine call
+    backend: str | None  # postgres, mysql, sqlite, or None when it cannot be told
+    how: str  # what says so: a URL in the call, or the setting it reads and where that is set
+
+
+def env_values(project: Path) -> dict[str, tuple[str, str]]:
+    """KEY -> (value, file:line) from the project's .env files (the nearest last)."""
+    values = {}
+    for path in walk(project, lambda n: n == ".env" or n.startswith(".env.")):
+        for number, line in enumerate(read(path).splitlines(), start=1):
+            match = re.match(r"^\s*(?:export\s+)?([A-Za-z_]\w*)\s*=\s*(.*)$", line)
+            if match:
+                where = f"{path.relative_to(project).as_posix()}:{number}"
+                values.setdefault(match.group(1), (match.group(2).strip().strip("\"'"), where))
+    return values
+
+
+def setting_defaults(files: list[Path], project: Path) -> dict[str, tuple[str, str]]:
+    """NAME -> (string default, file:line) for `NAME: str = "..."` / `NAME = "..."` in code."""
+    found = {}
+    for path in files:
+        try:
+            tree = ast.parse(read(path))
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            target = node.target if isinstance(node, ast.AnnAssign) else None
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+            value = getattr(node, "value", None)
+            if (
+                isinstance(target, ast.Name)
+                and isinstance(value, ast.Constant)
+                and isinstance(value.value, str)
+            ):
+                where = f"{path.relative_to(project).as_posix()}:{node.lineno}"
+                found.setdefault(target.id, (value.value, where))
+    return found
+
+
+def existing_engines(project: Path, package: str) -> list[Engine]:
+    """Each engine the project makes outside the new package, and the backend it reaches
+    where a URL in the call, or the setting it reads (in .env or as a default), tells."""
+    files = python_files(project, package)
+    envs, defaults = env_values(project), setting_defaults(files, project)
+    engines = []
+    for path in files:
+        if "/tests/" in f"/{path.relative_to(project).as_posix()}" or path.name == "env.py":
+            continue  # tests' and Alembic's engines follow the app's
+        try:
+            tree = ast.parse(read(path))
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = (
+                node.func.attr
+                if isinstance(node.func, ast.Attribute)
+                else getattr(node.func, "id", "")
+            )
+            if func not in ("create_async_engine", "create_engine", "async_engine_from_config"):
+                continue
+            where = f"{path.relative_to(project).as_posix()}:{node.lineno}"
+            engines.append(Engine(where, *engine_backend(node, envs, defaults)))
+    return engines
+
+
+def engine_backend(call: ast.Call, envs: dict, defaults: dict) -> tuple[str | None, str]:
+    for node in ast.walk(call):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            match = SCHEME.search(node.value)
+            if match:
+                return BACKEND_OF[match.group(1)], f"the URL {match.group(0)}... in the call"
+    names = [
+        n.attr if isinstance(n, ast.Attribute) else n.id
+        for n in ast.walk(call.args[0] if call.args else call)
+        if isinstance(n, (ast.Attribute, ast.Name))
+    ]
+    for name in names:
+        for source, label in ((envs, "set in"), (defaults, "defaults to it in")):
+            if name in source:
+                match = SCHEME.search(source[name][0])
+                if match:
+                    return BACKEND_OF[match.group(1)], f"{name} ({label} {source[name][1]})"
+    return None, f"reads {names[0]}" if names else "a URL it builds"
+
+
+def pool_settings(project: Path) -> list[tuple[str, int, str]]:
+    """(NAME, value, file:line) of the project's own pool settings in its .env files."""
+    out = []
+    for path in walk(project, lambda n: n == ".env" or n.startswith(".env.")):
+        for number, line in enumerate(read(path).splitlines(), start=1):
+            match = POOL_SETTING.match(line)
+            if match and not match.group(1).startswith("DB_"):
+                out.append(
+                    (
+                        match.group(1),
+                        int(match.group(2)),
+                        f"{path.relative_to(project).as_posix()}:{number}",
+                    )
+                )
+    return out
+
+
+def free_prefix(project: Path, backend: str) -> str:
+    """A settings prefix for a second database that no .env key of the project starts with."""
+    taken = set(env_values(project))
+    candidates = {"postgres": ["PG_"], "supabase": ["SUPABASE_DB_"], "mysql": ["MYSQLDB_"]}
+    for prefix in [*candidates.get(backend, []), f"{backend.upper()}_", "DB2_", "LAYER_DB_"]:
+        if not any(key.startswith(prefix) for key in taken):
+            return prefix
+    return "LAYER_DB2_"

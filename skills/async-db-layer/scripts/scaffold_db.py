@@ -109,6 +109,30 @@ def example_env(backend: str, pool: dict[str, str], blocks: list[Block]) -> str:
     return block.code + pool_part
 
 
+def second_database(files: dict[str, str], example: str, package: str, prefix: str) -> str:
+    """A second database: the layer's names.py reads `prefix` and nothing of the project's
+    own settings; the .env.example lines are named the same way. Returns the new example."""
+    names = package + "/configuration/names.py"
+    code = files[names]
+    for old, new in (
+        ('PREFIX = "DB_"', f'PREFIX = "{prefix}"'),
+        ("SHARED = True", "SHARED = False"),
+    ):
+        if old not in code:
+            raise ScaffoldError(f"{SOURCE.name}: names.py no longer has `{old}`; report this")
+        code = code.replace(old, new, 1)
+    files[names] = code
+    example = re.sub(
+        r"(?m)^(#\s*)?DATABASE_URL=", lambda m: f"{m.group(1) or ''}{prefix}URL=", example
+    )
+    return re.sub(
+        r"(?m)^(#\s*)?DB_(\w+)=", lambda m: f"{m.group(1) or ''}{prefix}{m.group(2)}=", example
+    )
+
+
+PREFIX_FORM = re.compile(r"^[A-Z][A-Z0-9]*_$")
+
+
 # --- .env and .env.example: extend, never replace -----------------------------------------
 
 ENV_KEY = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
@@ -120,20 +144,23 @@ def env_keys(text: str) -> set[str]:
     return {m.group(1) for m in map(ENV_KEY.match, text.splitlines()) if m}
 
 
-def reused_settings(keys: set[str], backend: str) -> list[str]:
-    """Settings the project already has that the layer reads as they are."""
+def reused_settings(keys: set[str], backend: str, shared: bool = True) -> list[str]:
+    """Settings the project already has that the layer reads as they are (none for a second
+    database, which reads only its own prefix)."""
+    if not shared:
+        return []
     found = [k for k in ("DATABASE_URL", "DB_URL") if k in keys]
     if backend in ("postgres", "supabase") and "POSTGRES_SERVER" in keys:
         found.append("POSTGRES_*")
     return found
 
 
-def missing_lines(example: str, have: set[str], backend: str) -> list[str]:
+def missing_lines(example: str, have: set[str], backend: str, shared: bool = True) -> list[str]:
     """The lines of `example` whose keys `have` lacks, each with the comments above it. Where
     the project's own DATABASE_URL or POSTGRES_* settings are read, no DB_* connection line is
     added: a placeholder there would win over the real value."""
     skip = set(have)
-    if reused_settings(have, backend):
+    if reused_settings(have, backend, shared):
         skip |= set(CONNECTION) | ({"DB_TYPE"} if backend != "supabase" else set())
     out: list[str] = []
     comments: list[str] = []
@@ -173,15 +200,18 @@ def plan_env(
     target = project / ".env.example"
     old_example = target.read_text(errors="replace") if target.is_file() else None
     have = env_keys(old_example or "") | env_keys_found
-    reused = reused_settings(have, args.backend)
+    shared = not args.env_prefix
+    reused = reused_settings(have, args.backend, shared)
     if reused:
         said.append(
             f"the layer reads your {' and '.join(reused)} settings as they are; no secret is "
             "copied into DB_* variables"
         )
-    lines = missing_lines(example, env_keys(old_example or "") | env_keys_found, args.backend)
+    lines = missing_lines(
+        example, env_keys(old_example or "") | env_keys_found, args.backend, shared
+    )
     if old_example is None:
-        fresh = missing_lines(example, env_keys_found, args.backend)
+        fresh = missing_lines(example, env_keys_found, args.backend, shared)
         if any(ENV_KEY.match(ln) for ln in fresh):
             create[".env.example"] = "\n".join(fresh) + "\n"
     elif any(ENV_KEY.match(ln) for ln in lines):
@@ -200,7 +230,7 @@ def plan_env(
         return create, append, said
     nearest = envs[-1]
     shown = os.path.relpath(nearest, project)
-    lacking = missing_lines(example, env_keys_found, args.backend)
+    lacking = missing_lines(example, env_keys_found, args.backend, shared)
     lacking_keys = [m.group(1) for m in map(ENV_KEY.match, lacking) if m]
     if not lacking_keys:
         said.append(f"{shown}: kept as it is; it has what the layer reads")
@@ -278,6 +308,58 @@ def backup_name(path: Path) -> Path:
     return candidate
 
 
+def existing_database(args: argparse.Namespace, project: Path, package: str) -> list[str]:
+    """Which case this is, said plainly: no database code yet, a second database beside the
+    project's own (the layer then reads its own prefix, chosen here unless given), or the
+    same database (two pools per worker: the layer's and the project's)."""
+    if args.env_prefix and not PREFIX_FORM.match(args.env_prefix):
+        raise ScaffoldError(
+            f"--env-prefix {args.env_prefix!r}: use capitals, digits and a closing underscore, "
+            "e.g. --env-prefix PG_"
+        )
+    family = "postgres" if args.backend in ("postgres", "supabase") else args.backend
+    engines = layout.existing_engines(project, package)
+    envs = layout.env_values(project)
+    url = next((k for k in ("DATABASE_URL", "DB_URL") if k in envs), None)
+    shared_url = layout.SCHEME.search(envs[url][0]) if url else None
+    other = {e.backend for e in engines if e.backend and e.backend != family}
+    if shared_url and layout.BACKEND_OF[shared_url.group(1)] != family:
+        other.add(layout.BACKEND_OF[shared_url.group(1)])
+    seen = "; ".join(f"{e.where} ({e.backend or 'database not told'}: {e.how})" for e in engines)
+    if other and not args.env_prefix:
+        args.env_prefix = layout.free_prefix(project, args.backend)
+    if args.env_prefix:
+        where = seen or f"{url} in {envs[url][1]}"
+        return [
+            f"database: a second database. The project's own database code ({where}) reaches "
+            f"{', '.join(sorted(other)) or 'its own database'} and is left as it is, Alembic "
+            f"included; the layer reaches {args.backend} and reads only {args.env_prefix}* "
+            f"settings ({args.env_prefix}URL, or {args.env_prefix}HOST, {args.env_prefix}NAME, "
+            "...), never the project's DATABASE_URL or POSTGRES_*. Its migrations, if wanted, "
+            "get an Alembic set-up of their own."
+        ]
+    if not engines:
+        return []
+    same = [e for e in engines if e.backend == family]
+    if not same:
+        return [
+            f"database: the project makes its own engines ({seen}) and their database could not "
+            "be told from the code. If it is another database, run again with --env-prefix "
+            f"{layout.free_prefix(project, args.backend)} so that the layer reads settings of "
+            "its own; if it is the same one, each worker opens two pools (see below)."
+        ]
+    pools = layout.pool_settings(project)
+    theirs = ", ".join(f"{n}={v} ({w})" for n, v, w in pools) or "SQLAlchemy's 5 + 10 unless set"
+    size = next((v for n, v, _ in pools if n.endswith("POOL_SIZE")), None)
+    hint = f"set DB_POOL_SIZE={size} and " if size else "size DB_POOL_SIZE and "
+    return [
+        f"database: the same database as the project's own engine ({seen}). Each worker now "
+        f"opens two pools on it: the project's ({theirs}) and the layer's (DB_POOL_SIZE + "
+        f"DB_MAX_OVERFLOW, 10 + 20 unless set). {hint}DB_MAX_OVERFLOW to what you want the "
+        "layer to hold, and remove the project's engine once its code uses the layer."
+    ]
+
+
 def options_of(args: argparse.Namespace) -> set[str]:
     chosen = (("fastapi", args.fastapi), ("uow", args.uow), ("migrations", args.migrations))
     chosen += (("sqlmodel", args.sqlmodel is True),)
@@ -299,6 +381,7 @@ def scaffold(args: argparse.Namespace) -> tuple[list[str], preflight.Report]:
             f"written; choose a free name, e.g. --package {layout.free_name(project, package)}"
         )
     sqlmodel_at = layout.uses_sqlmodel(project, package)
+    database = existing_database(args, project, package)
     if args.sqlmodel is None:
         args.sqlmodel = bool(sqlmodel_at)
     options = options_of(args)
@@ -339,6 +422,8 @@ def scaffold(args: argparse.Namespace) -> tuple[list[str], preflight.Report]:
     blocks = read_blocks(Path(args.source))
     files = plan(args.backend, package, options, blocks)
     example = example_env(args.backend, pool, blocks)
+    if args.env_prefix:
+        example = second_database(files, example, package, args.env_prefix)
     created, appended, said = plan_env(args, project, package, example, blocks)
     files.update(created)
 
@@ -390,7 +475,7 @@ def scaffold(args: argparse.Namespace) -> tuple[list[str], preflight.Report]:
                 handle.write(("\n" if old and not old.endswith("\n") else "") + "\n" + content)
         keys = ", ".join(sorted(env_keys(content)))
         out.append(f"{verb}add to {rel}: {keys} (nothing there is changed)")
-    out += said
+    out += said + database
     where = os.path.relpath(root, project)
     shown = "the project root" if where == "." else where + "/"
     out.append(
@@ -437,6 +522,12 @@ def parser() -> argparse.ArgumentParser:
         "--python",
         metavar="PATH",
         help="the project's interpreter (default: its .venv, poetry's env, $VIRTUAL_ENV)",
+    )
+    p.add_argument(
+        "--env-prefix",
+        metavar="PREFIX_",
+        help="a second database: the layer reads PREFIX_* settings and none of the project's "
+        "(chosen for you when the project's own database code reaches another database)",
     )
     p.add_argument("--pool-size", type=positive_int)
     p.add_argument("--max-overflow", type=non_negative_int)
