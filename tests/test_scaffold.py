@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -146,9 +147,13 @@ def test_scaffold_and_exercise(tmp_path: Path, backend, fastapi, uow, custom_poo
     done = scaffold(project, *args)
     assert done.returncode == 0, done.stderr
     assert "wrote app/db/core/engine.py" in done.stdout
-    # this interpreter carries the plugin's own package, which caps SQLAlchemy: kept
-    assert "-m pip install 'sqlalchemy[asyncio]>=2.0.50,<2.2' 'pydantic>=2.11'" in done.stdout
-    assert "(sqlalchemy<2.2: fastapi-async-db " in done.stdout
+    # this interpreter carries the plugin's own package (and, on the floor, SQLModel), whose
+    # caps on SQLAlchemy the line keeps, each with its reason
+    cap = re.search(
+        r"-m pip install 'sqlalchemy\[asyncio\]>=2\.0\.50,<([\d.]+)' 'pydantic>=2\.11", done.stdout
+    )
+    assert cap, done.stdout
+    assert f"(sqlalchemy<{cap.group(1)}: " in done.stdout
     assert (project / "app" / "main.py").read_text() == "# the user's app\n"
     example = (project / ".env.example").read_text(encoding="utf-8")
     assert f"DB_TYPE={backend}" in example
@@ -316,8 +321,12 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     wanted = " ".join(
         requirement(n) for n in ("pydantic", "pydantic-settings", "fastapi", "alembic", "aiomysql")
     )
-    # the plugin's own package in this interpreter caps SQLAlchemy below 2.2
-    assert f"-m pip install 'sqlalchemy[asyncio]>=2.0.50,<2.2' {wanted}" in done.stdout
+    # the plugin's own package in this interpreter caps SQLAlchemy (below 2.2, or 2.1 on the
+    # floor, where SQLModel 0.0.45 is installed too)
+    assert re.search(
+        rf"-m pip install 'sqlalchemy\[asyncio\]>=2\.0\.50,<2\.[12](\.0)?' {re.escape(wanted)}",
+        done.stdout,
+    ), done.stdout
     assert snapshot(tmp_path) == {}
 
 
