@@ -1,4 +1,4 @@
-"""Six projects shaped like the ones users have (tests/fixtures/projects/*), each taken
+"""Projects shaped like the ones users have (tests/fixtures/projects/*), each taken
 through /setup-database's phases on real PostgreSQL, with its own pinned versions in its own
 virtual environment:
 
@@ -251,6 +251,8 @@ def migrate(project: Path, spec: dict, venv_bin: Path) -> list[str]:
         assert "0002_drop_body.py:9: op.drop_column('notes', 'body')" in said, said
         drop.unlink()
         seen.append("existing async env.py adapted: guards load by path from alembic/")
+    elif m["mode"] == "none":
+        return ["no migrations: the project creates its tables itself"]
     else:
         seen.append("existing Alembic left as it is")
     ok(run(["alembic", "upgrade", "head"], cwd, venv_bin))
@@ -323,7 +325,18 @@ def test_fixture_project(tmp_path: Path, name: str) -> None:
         return
     ok(checked)
 
+    if "refused_package" in spec:  # a path that would hide a module: refused, nothing written
+        path, *messages = spec["refused_package"]
+        at = scaffold.index("--package") + 1
+        refused = run([*scaffold[:at], path, *scaffold[at + 1 :], "--dry-run"], project, venv_bin)
+        assert refused.returncode == 1, refused.stdout
+        for message in messages:
+            assert message in refused.stderr, refused.stderr
+        assert files_of(project) == untouched
+
     planned = ok(run([*scaffold, "--dry-run"], project, venv_bin))
+    for message in spec.get("says", []):
+        assert message in planned, planned
     assert files_of(project) == untouched
     before = files_of(project)
     out = ok(run(scaffold, project, venv_bin))
