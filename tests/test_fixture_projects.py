@@ -84,6 +84,14 @@ def database_for(name: str) -> dict[str, str]:
         f"CREATE ROLE \"{values['user']}\" LOGIN PASSWORD '{values['password']}'",
         f'CREATE DATABASE "{values["db"]}" OWNER "{values["user"]}"',
     )
+    if os.environ.get("TEST_MYSQL_URL"):  # for the projects whose own database is MySQL
+        from test_scaffold import create_database
+
+        mysql = make_url(os.environ["TEST_MYSQL_URL"])
+        create_database(os.environ["TEST_MYSQL_URL"], values["db"])
+        values |= {"mysql_host": mysql.host, "mysql_port": str(mysql.port)}
+        values |= {"mysql_user": mysql.username, "mysql_password": mysql.password}
+        values["mysql_db"] = values["db"]
     return values
 
 
@@ -119,6 +127,7 @@ def run(
         if not k.startswith(("DB_", "DATABASE_URL", "POSTGRES_", "VIRTUAL_ENV", "PYTHONPATH"))
     }
     env["PATH"] = f"{venv_bin}{os.pathsep}{env.get('PATH', '')}"
+    env["POETRY_VIRTUALENVS_IN_PROJECT"] = "true"  # poetry uses the project's .venv
     shell = isinstance(command, str)
     return subprocess.run(
         ["bash", "-c", command] if shell else command,
@@ -271,14 +280,15 @@ def install_requirements(line: str) -> list[str]:
     return [w for w in words if re.match(r"^[A-Za-z][\w.\-\[\]]*(>=|==)", w)]
 
 
-def fill_env(path: Path, values: dict[str, str]) -> None:
-    """What the user does after --env or --env-add-missing: real values for the added keys."""
+def fill_env(path: Path, values: dict[str, str], prefix: str = "DB_") -> None:
+    """What the user does after --env or --env-add-missing: real values for the added keys
+    (under the layer's prefix: PG_HOST for a second database)."""
     real = {
-        "DB_HOST": values["host"],
-        "DB_PORT": values["port"],
-        "DB_NAME": values["db"],
-        "DB_USER": values["user"],
-        "DB_PASSWORD": values["password"],
+        f"{prefix}HOST": values["host"],
+        f"{prefix}PORT": values["port"],
+        f"{prefix}NAME": values["db"],
+        f"{prefix}USER": values["user"],
+        f"{prefix}PASSWORD": values["password"],
     }
     lines = []
     for line in path.read_text().splitlines():
@@ -297,6 +307,13 @@ def test_fixture_project(tmp_path: Path, name: str) -> None:
     values = database_for(name)
     copy_project(source, project, values)
     venv_bin = make_venv(project, spec)
+    if spec.get("tool") in ("poetry", "uv"):  # the project's own tool, as its user has it
+        tool = ROOT / ".tools" / "py" / "bin" / spec["tool"]
+        if not tool.exists():
+            pytest.fail(f"no {tool}: scripts/bootstrap.sh installs it")
+        (venv_bin / spec["tool"]).symlink_to(tool)
+        if spec["tool"] == "poetry":
+            ok(run(["poetry", "lock"], project, venv_bin, timeout=600))  # the project's lock
     tests_cwd = project / spec["tests_cwd"]
     if spec.get("migrations", {}).get("mode") in ("existing", "adapt"):
         ok(run(["alembic", "upgrade", "head"], project / spec["migrations"]["cwd"], venv_bin))
@@ -313,6 +330,10 @@ def test_fixture_project(tmp_path: Path, name: str) -> None:
         assert files_of(project) == untouched
         fix = checked.stderr.split("fix it with:\n", 1)[1].splitlines()[0].strip()
         ok(run(fix, project, venv_bin, timeout=600))  # the command the message names
+        untouched = files_of(project)  # poetry and uv record it in the manifest and lock
+        for rel, wanted in spec.get("after_fix", {}).items():  # what the tool recorded
+            text = (project / rel).read_text(encoding="utf-8")
+            assert all(w in text for w in wanted), text
         checked = run([*scaffold, "--check"], project, venv_bin)
     if spec["expect"] == "stops":
         for attempt in (checked, run(scaffold, project, venv_bin)):
@@ -362,7 +383,7 @@ def test_fixture_project(tmp_path: Path, name: str) -> None:
     ), install
     pip(venv_bin / "python", requirements)
     if spec["fill_env"]:
-        fill_env(project / spec["fill_env"], values)
+        fill_env(project / spec["fill_env"], values, spec.get("prefix", "DB_"))
     shutil.copytree(source / "_wired", project, dirs_exist_ok=True)
 
     migrate(project, spec, venv_bin)
