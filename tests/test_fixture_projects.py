@@ -323,12 +323,17 @@ def test_fixture_project(tmp_path: Path, name: str) -> None:
     scaffold += ["--package", spec["package"], *spec["scaffold_args"]]
     untouched = files_of(project)
     checked = run([*scaffold, "--check"], project, venv_bin)
+    fix, verdict = "none needed", ""
     if "first_stop" in spec:
         assert checked.returncode == 1, checked.stdout
         for message in spec["first_stop"]:
             assert message in checked.stderr, checked.stderr
         assert files_of(project) == untouched
-        fix = checked.stderr.split("fix it with:\n", 1)[1].splitlines()[0].strip()
+        block = checked.stderr.split("fix it with:\n", 1)[1].splitlines()
+        fix = block[0].strip()
+        verdict = next(
+            (ln.strip() for ln in block if "resolves it" in ln or "not checked" in ln), ""
+        )
         ok(run(fix, project, venv_bin, timeout=600))  # the command the message names
         untouched = files_of(project)  # poetry and uv record it in the manifest and lock
         for rel, wanted in spec.get("after_fix", {}).items():  # what the tool recorded
@@ -342,7 +347,13 @@ def test_fixture_project(tmp_path: Path, name: str) -> None:
                 assert message in attempt.stderr, attempt.stderr
             assert "nothing was written" in attempt.stderr
         assert files_of(project) == untouched
-        assert pytest_passed(run(["python", "-m", "pytest", "-q"], tests_cwd, venv_bin))
+        after = pytest_passed(run(["python", "-m", "pytest", "-q"], tests_cwd, venv_bin))
+        block = checked.stderr.split("fix it with:\n", 1)[1].splitlines()
+        said = next((ln.strip() for ln in block if "resolves it" in ln), "")
+        print(
+            f"\n| {name} | `{block[0].strip()}` | {said} | (stopped: nothing written) | - | "
+            f"tests {passed_before} -> {after} passed |"
+        )
         return
     ok(checked)
 
@@ -402,3 +413,7 @@ def test_fixture_project(tmp_path: Path, name: str) -> None:
         rel for rel, data in files_of(project).items() if values["password"].encode() in data
     ]
     assert len(holders) == 1, f"the database password is in {holders}"
+    print(  # a row of the table the issues' closing notes carry (pytest -s shows it)
+        f"\n| {name} | `{fix}` | {verdict} | `{module}` from {spec['import_root']} | "
+        f"check_database() ok from two folders | tests {passed_before} -> {passed_after} passed |"
+    )
