@@ -25,12 +25,13 @@ LATEST |= {"pydantic-settings": "2.16.3", "fastapi": "0.165.0", "alembic": "1.20
 LATEST |= {"asyncpg": "0.32.0", "aiosqlite": "0.22.1"}
 
 
-def make_venv(folder: Path, packages: dict[str, str], python: str | None = None) -> Path:
-    """A real venv (no pip) whose site-packages holds these distributions' metadata."""
+def make_venv(folder: Path, packages: dict, python: str | None = None, pip: bool = False) -> Path:
+    """A real venv (with pip only when asked) whose site-packages holds these distributions'
+    metadata: name -> version, or name -> (version, its Requires-Dist lines)."""
     if python:
         subprocess.run([python, "-m", "venv", "--without-pip", str(folder)], check=True)
     else:
-        venv.EnvBuilder(with_pip=False).create(folder)
+        venv.EnvBuilder(with_pip=pip).create(folder)
     interpreter = folder / "bin" / "python"
     site = subprocess.run(
         [str(interpreter), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -38,11 +39,13 @@ def make_venv(folder: Path, packages: dict[str, str], python: str | None = None)
         text=True,
         check=True,
     ).stdout.strip()
-    for name, version in packages.items():
+    for name, spec in packages.items():
+        version, requires = spec if isinstance(spec, tuple) else (spec, [])
         info = Path(site) / f"{name.replace('-', '_')}-{version}.dist-info"
         info.mkdir(parents=True)
+        lines = [f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}"]
         info.joinpath("METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+            "\n".join(lines + [f"Requires-Dist: {r}" for r in requires]) + "\n"
         )
     return interpreter
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
 from conftest import IN_CI, PRODUCT, ROOT, load_script
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_preflight import make_venv
 from test_scaffold import SCAFFOLD, snapshot
 
 resolve = load_script(PRODUCT / "resolve.py", "resolve")
@@ -108,23 +108,9 @@ def need_tools() -> None:
         pytest.skip(f"no {missing} in .tools/py (scripts/bootstrap.sh)")
 
 
-def venv_with(folder: Path, packages: dict[str, tuple[str, list[str]]], pip: bool) -> None:
-    """A real venv whose site-packages holds these distributions' metadata (name -> (version,
-    Requires-Dist lines)); with pip when the project's resolver is pip."""
-    venv.EnvBuilder(with_pip=pip).create(folder)
-    python = folder / "bin" / "python"
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    for name, (version, requires) in packages.items():
-        info = Path(site) / f"{name.replace('-', '_')}-{version}.dist-info"
-        info.mkdir(parents=True)
-        lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
-        lines += [f"Requires-Dist: {r}" for r in requires]
-        info.joinpath("METADATA").write_text("\n".join(lines) + "\n")
+def venv_with(folder: Path, packages: dict, pip: bool) -> None:
+    """The project's venv: these distributions' metadata, with pip when pip resolves."""
+    make_venv(folder, packages, pip=pip)
 
 
 BASE = {
