@@ -75,23 +75,35 @@ def test_extras_of_any_manifest_form_are_kept(extras, spec, form) -> None:
     ]
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.sampled_from(["<2.1", "<2.1.0,>=2.0.14", "~=2.0.30", "<=2.0.99", "==2.0.36", ">=2.0"]))
-def test_a_cap_from_an_installed_package_bounds_the_line_or_names_a_companion(cap) -> None:
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["<", "<=", "~=", "==", ">="]),
+    st.integers(0, 3),
+    st.integers(0, 99),
+    st.sampled_from(["", ",>=2.0.0", ",!=2.0.40"]),
+)
+def test_a_cap_from_an_installed_package_bounds_the_line_or_names_a_companion(
+    op, minor, patch, rest
+):
+    """sqlmodel requires SQLAlchemy{op}2.minor.patch: a cap above our floor bounds the line,
+    one at or below it makes sqlmodel a companion upgrade, a floor alone changes nothing."""
+    cap = f"{op}2.{minor}.{patch}{rest}"
     requires = {"sqlmodel": [f"SQLAlchemy{cap}", "pydantic<3"]}
     line = resolve.build(
         {"sqlalchemy": ("sqlalchemy[asyncio]", "2.0.50")}, {}, {"sqlmodel": "0.0.18"}, requires, {}
     )
-    capped = resolve.upper_bounds(requires, "sqlalchemy")
-    if not capped:
-        assert line.requirements == ["sqlalchemy[asyncio]>=2.0.50"]
-        return
-    ((_, _, bound),) = capped
-    if resolve.version_tuple(bound) > (2, 0, 50):
-        assert line.requirements == [f"sqlalchemy[asyncio]>=2.0.50,<{bound}"]
+    # the highest release the cap still allows stops below this version (written here, not
+    # taken from resolve.py): ~=2.m.p allows up to 2.m+1 exclusive
+    bound = {"<": (2, minor, patch), "<=": (2, minor, patch), "==": (2, minor, patch)}.get(op)
+    bound = (2, minor + 1) if op == "~=" else bound
+    if bound is None:
+        assert line.requirements == ["sqlalchemy[asyncio]>=2.0.50"], (cap, line)
+    elif bound > (2, 0, 50):
+        shown = ".".join(map(str, bound))
+        assert line.requirements == [f"sqlalchemy[asyncio]>=2.0.50,<{shown}"], (cap, line)
         assert f"sqlmodel 0.0.18 requires SQLAlchemy{cap}" in line.reasons[0]
     else:
-        assert line.requirements == ["sqlalchemy[asyncio]>=2.0.50", "sqlmodel"]
+        assert line.requirements == ["sqlalchemy[asyncio]>=2.0.50", "sqlmodel"], (cap, line)
         assert "sqlmodel upgraded too" in line.reasons[0]
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -81,9 +80,7 @@ def contract_table(contract: dict | None = None) -> str:
     return "\n".join(rows) + "\n"
 
 
-def version_tuple(text: str) -> tuple[int, ...]:
-    match = re.match(r"\d+(?:\.\d+)*", text.strip())
-    return tuple(int(p) for p in match.group(0).split(".")) if match else ()
+version_tuple = resolve.version_tuple  # one reading of versions for both
 
 
 def below(installed: str, floor: str) -> bool:
