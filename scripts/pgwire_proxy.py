@@ -19,6 +19,18 @@ be read: round trips are still counted (they need no parsing), the other counts 
     used = proxy.round_trips - before
     await proxy.stop()
 
+Faults, for the fault tests (a relay stands in for a network that misbehaves; it also relays
+MySQL's protocol, where only the PostgreSQL counts and `drop_commit_answer` do not apply):
+
+    proxy.blackhole = True      # forward nothing either way, close nothing (a NAT that forgot)
+    proxy.trickle = 0.05        # the server's bytes one at a time, this many seconds apart
+    proxy.refuse = True         # close each new connection at once (a server restarting)
+    proxy.reset()               # abort every open connection (RST): a crash, a failover
+    proxy.sever()               # each open connection closes at the client's next message,
+                                # which never reaches the server (an idle close not yet seen)
+    proxy.drop_commit_answer()  # the next COMMIT reaches the server; its answer is lost and
+                                # that connection aborted (was the write stored? it was)
+
 Standard library only.
 """
 
@@ -42,8 +54,25 @@ class Proxy:
         self.statements = 0
         self.connections = 0
         self.port = 0
+        self.blackhole = False
+        self.trickle = 0.0
+        self.refuse = False
+        self.commits_dropped = 0
+        self._drop_commit = False
         self._server: asyncio.base_events.Server | None = None
         self._tasks: set[asyncio.Task] = set()
+        self._links: set[Link] = set()
+
+    def reset(self) -> None:
+        for link in list(self._links):
+            link.abort()
+
+    def sever(self) -> None:
+        for link in self._links:
+            link.severed = True
+
+    def drop_commit_answer(self) -> None:
+        self._drop_commit = True
 
     async def start(self, port: int = 0) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", port)
@@ -58,16 +87,21 @@ class Proxy:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _accept(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter):
+        if self.refuse:
+            client_w.close()
+            return
         try:
             server_r, server_w = await asyncio.open_connection(*self.upstream)
         except OSError:
             client_w.close()
             return
         self.connections += 1
-        frontend = FrontendCounter(self)
+        link = Link(client_w, server_w)
+        self._links.add(link)
+        frontend = FrontendCounter(self, link)
         backend = BackendCounter(self, frontend)
-        up = asyncio.create_task(self._pump(client_r, server_w, frontend.feed, delayed=False))
-        down = asyncio.create_task(self._pump(server_r, client_w, backend.feed, delayed=True))
+        up = asyncio.create_task(self._pump(link, client_r, server_w, frontend.feed, False))
+        down = asyncio.create_task(self._pump(link, server_r, client_w, backend.feed, True))
         self._tasks |= {up, down}
         await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
         for task in (up, down):
@@ -75,9 +109,11 @@ class Proxy:
         for writer in (client_w, server_w):
             writer.close()
         self._tasks -= {up, down}
+        self._links.discard(link)
 
     async def _pump(
         self,
+        link: Link,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         count: Callable[[bytes], None],
@@ -92,7 +128,20 @@ class Proxy:
                 wait = due - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
-                writer.write(chunk)
+                while self.blackhole:  # noqa: ASYNC110 - a fault held until a test lifts it
+                    await asyncio.sleep(0.01)
+                if link.severed or (delayed and link.drop_answer):
+                    if delayed:
+                        self.commits_dropped += link.drop_answer
+                    link.abort()
+                    return
+                if delayed and self.trickle:
+                    for i in range(len(chunk)):
+                        writer.write(chunk[i : i + 1])
+                        await writer.drain()
+                        await asyncio.sleep(self.trickle)
+                else:
+                    writer.write(chunk)
                 await writer.drain()
 
         sender = asyncio.create_task(send())
@@ -109,11 +158,26 @@ class Proxy:
             sender.cancel()
 
 
+class Link:
+    """One relayed connection: the client's socket and the server's."""
+
+    def __init__(self, client: asyncio.StreamWriter, server: asyncio.StreamWriter) -> None:
+        self.client = client
+        self.server = server
+        self.severed = False
+        self.drop_answer = False  # the answer to a COMMIT the server got
+
+    def abort(self) -> None:
+        for writer in (self.client, self.server):
+            writer.transport.abort()
+
+
 class FrontendCounter:
     """Client to server: the startup packet has no type byte; then typed messages."""
 
-    def __init__(self, proxy: Proxy) -> None:
+    def __init__(self, proxy: Proxy, link: Link) -> None:
         self.proxy = proxy
+        self.link = link
         self.buffer = b""
         self.started = False
         self.encryption_requests = 0  # each is answered by one untyped byte
@@ -146,6 +210,10 @@ class FrontendCounter:
                 return
             if kind in (b"Q", b"P"):
                 self.proxy.statements += 1
+            if kind == b"Q" and self.proxy._drop_commit:
+                if self.buffer[5 : 1 + length].lstrip().upper().startswith(b"COMMIT"):
+                    self.proxy._drop_commit = False
+                    self.link.drop_answer = True
             self.buffer = self.buffer[1 + length :]
 
 
