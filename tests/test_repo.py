@@ -102,6 +102,24 @@ def test_the_connections_module_is_one_code() -> None:
     assert layer == block("references/connections.md", "app/connections.py")
 
 
+def test_the_fault_modules_are_one_code() -> None:
+    """db/session/errors.py and idempotency.py of the layer are the code of
+    references/faults.md; the layer imports `writes` from its own package."""
+
+    def block(rel: str, path: str) -> str:
+        doc = snippets.parse_document(ROOT / rel)
+        return next(b.code for b in doc.blocks if b.attrs.get("file") == path)
+
+    layer = "skills/async-db-layer/references/db-package.md"
+    errors = block(layer, "db/session/errors.py")
+    assert "from ..core.connections import writes\n" in errors
+    own = errors.replace("from ..core.connections import", "from app.connections import")
+    assert own == block("references/faults.md", "app/faults.py")
+    assert block(layer, "db/session/idempotency.py") == block(
+        "references/faults.md", "app/idempotency.py"
+    )
+
+
 def heading_slug(text: str) -> str:
     """The anchor GitHub (and Claude Code's renderer) gives a heading."""
     import re
