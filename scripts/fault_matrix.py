@@ -39,6 +39,7 @@ SETTINGS = {  # the layer's deadlines, scaled down from the defaults (15, 5, 5, 
     "DB_PING_TIMEOUT": "1",
     "DB_POOL_SIZE": "2",
     "DB_MAX_OVERFLOW": "0",
+    "DB_POOL_PING_AFTER": "1",  # 30 s by default; "silent after idle" waits past it
 }
 # the longest any request may take: the pool's wait, a ping, a connect and a statement
 BOUND = sum(float(SETTINGS[k]) for k in SETTINGS if k.endswith("TIMEOUT")) + 2
@@ -47,6 +48,7 @@ FAULTS = (
     "latency 200 ms",
     "trickle",
     "blackhole",
+    "silent after idle",
     "reset",
     "sever",
     "restart",
@@ -74,8 +76,9 @@ def main() -> int:
     return 0
 
 
-def run_backend(name: str) -> list[dict]:
-    """Scaffold a project for one backend and run the matrix inside it."""
+def run_backend(name: str, **environment: str) -> list[dict]:
+    """Scaffold a project for one backend and run the matrix inside it (FAULT_ONLY=fault runs
+    one row; FAULT_NO_RETRY=1 leaves out the retry of a dead connection: a control)."""
     backend, variable, extra = BACKENDS[name]
     server = os.environ.get(variable)
     if not server:
@@ -96,6 +99,7 @@ def run_backend(name: str) -> list[dict]:
             "FAULT_ADMIN_URL": os.environ["TEST_MYSQL_URL" if name == "mariadb" else variable],
             "FAULT_DATABASE": f"faults_{name}_{os.getpid()}",
             **extra,
+            **environment,
         }
         if name == "pgbouncer":
             env["FAULT_ADMIN_URL"] = os.environ["TEST_POSTGRES_URL"]
@@ -117,8 +121,8 @@ def table(rows: list[dict]) -> str:
     lines = [
         f"Deadlines: {settings}; every request bounded by {BOUND:.0f} s.",
         "",
-        "| backend | fault | read: status, s | read after | write: status, s | write after "
-        "| rows per 201 |",
+        "| backend | fault | read: status, s | the next: status, s | write: status, s "
+        "| the next: status, s | rows per 201 |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
@@ -132,7 +136,8 @@ def table(rows: list[dict]) -> str:
             continue
         lines.append(
             f"| {row['backend']} | {row['fault']} | {read['status']}, {read['seconds']:.2f} "
-            f"| {read['after']} | {write['status']}, {write['seconds']:.2f} | {write['after']} "
+            f"| {read['after']}, {read['after seconds']:.2f} | {write['status']}, "
+            f"{write['seconds']:.2f} | {write['after']}, {write['after seconds']:.2f} "
             f"| {write['stored']} |"
         )
     return "\n".join(lines)
@@ -213,11 +218,13 @@ class Matrix:
         await self.admin(table, "INSERT INTO items (name) VALUES ('first')")
         rows = []
         try:
+            only = os.environ.get("FAULT_ONLY")
             for fault in FAULTS:
-                rows.append(await self.cell(fault))
+                if only is None or fault == only:
+                    rows.append(await self.cell(fault))
             # the relay finds the COMMIT in PostgreSQL's messages; it cannot read TLS, which
             # the test PgBouncer requires
-            if self.backend == "postgres":
+            if self.backend == "postgres" and only is None:
                 rows.append(await self.lost_commit())
         finally:
             await self.proxy.stop()
@@ -234,6 +241,12 @@ class Matrix:
 
         app = FastAPI()
         db.add_database_errors(app)
+        if os.environ.get("FAULT_NO_RETRY"):  # the control: without the retry of a dead one
+            from db.session.errors import RetryDeadConnection
+
+            app.user_middleware = [
+                m for m in app.user_middleware if m.cls is not RetryDeadConnection
+            ]
 
         @app.get("/items/{item_id}")
         async def read(item_id: int, session: ReadSession) -> dict:
@@ -274,13 +287,16 @@ class Matrix:
                 first = await request()
                 seconds = time.monotonic() - start
                 await self.lift(fault)
+                start = time.monotonic()
                 after = await request(marker=marker)
+                after_seconds = time.monotonic() - start
                 stored = await self.admin(f"SELECT count(*) FROM items WHERE name = '{marker}'")
                 answered = int(first.status_code == 201) + int(after.status_code == 201)
                 row[kind] = {
                     "status": first.status_code,
                     "seconds": round(seconds, 3),
                     "after": after.status_code,
+                    "after seconds": round(after_seconds, 3),
                     "detail": first.text[:120],
                     "stored": f"{stored[0][0]}/{answered}" if kind == "write" else "",
                 }
@@ -342,6 +358,9 @@ class Matrix:
         elif fault == "trickle":
             proxy.trickle = 0.002
         elif fault == "blackhole":
+            proxy.blackhole = True
+        elif fault == "silent after idle":  # both pooled connections idle past the ping's age
+            await asyncio.sleep(float(SETTINGS["DB_POOL_PING_AFTER"]) + 0.2)
             proxy.blackhole = True
         elif fault == "reset":
             proxy.reset()

@@ -12,6 +12,7 @@ SERVER = {"postgres": "postgres", "pgbouncer": "pgbouncer", "mariadb": "mysql"}
 SETTINGS = {k: float(v) for k, v in matrix.SETTINGS.items()}
 # faults the layer absorbs: the request does not fail at all
 ABSORBED = {"none", "latency 200 ms", "trickle", "reset", "sever", "terminate", "idle close"}
+SILENT = {"blackhole", "silent after idle"}  # only a deadline or a ping ends the wait
 
 
 @pytest.mark.parametrize("backend", list(SERVER))
@@ -42,13 +43,27 @@ def test_every_fault_answers_cleanly_and_in_time(backend: str) -> None:
             elif fault == "restart":  # nothing listens for a second: at once, not a hang
                 assert cell["status"] == 503 and cell["seconds"] < 1, where
                 assert "unavailable" in cell["detail"], where
-            else:  # blackhole: the link is silent, so only a deadline ends the wait
+            else:
+                assert fault in SILENT, where
                 assert cell["status"] in (503, 504), where
                 assert "traceback" not in cell["detail"].lower(), where
             if kind == "write":  # each 201 stored exactly once; a 5xx stored nothing
                 stored, answered = cell["stored"].split("/")
                 assert stored == answered, where
     deadline = SETTINGS["DB_STATEMENT_TIMEOUT"]
+    ping, connect = SETTINGS["DB_PING_TIMEOUT"], SETTINGS["DB_CONNECT_TIMEOUT"]
+    for fault in ABSORBED:  # and the next request is as fast
+        for kind in ("read", "write"):
+            assert rows[fault][kind]["after seconds"] < 1, rows[fault]
+    idle = rows["silent after idle"]
+    if backend != "mariadb":
+        for kind in ("read", "write"):
+            # the ping finds the silent link, then a new connection cannot log in: 503
+            assert idle[kind]["status"] == 503, idle
+            assert idle[kind]["seconds"] <= ping + 2 * connect + 1, idle
+            # once the link is back, the other pooled connection, idle since before the
+            # failed ping, is replaced without a ping of its own: no wait on each dead one
+            assert idle[kind]["after seconds"] < ping, idle
     black = rows["blackhole"]
     if backend == "mariadb":
         # aiomysql has no statement deadline: the ping on checkout (DB_PING_TIMEOUT) finds
@@ -86,3 +101,15 @@ def test_sigterm_under_load_finishes_in_flight_writes_and_leaves_nothing_behind(
     assert result["pools disposed"] == 2, result  # each worker closed its pool itself
     assert result["exit code"] == 0 and not result["traceback in log"], result
     assert result["seconds from SIGTERM to exit"] < 10, result
+
+
+def test_without_the_retry_a_close_not_yet_seen_fails_the_request() -> None:
+    """The control for the "sever" row: the same fault with RetryDeadConnection left out
+    answers 503, so the row's 2xx is the retry's doing."""
+    server_url("postgres")
+    rows = matrix.run_backend("postgres", FAULT_ONLY="sever", FAULT_NO_RETRY="1")
+    assert [row["fault"] for row in rows] == ["sever"]
+    for kind in ("read", "write"):
+        assert rows[0][kind]["status"] == 503, rows[0]
+        assert rows[0][kind]["after"] in (200, 201), rows[0]
+    assert rows[0]["write"]["stored"] == "1/1", rows[0]  # the failed write stored nothing
