@@ -469,6 +469,7 @@ def pooler_prepared_statements(project: Project):
     if "statement_cache_size" in everything:
         return
     for rel, number, line in project.lines():
+        line = line.split("#", 1)[0]  # a comment that names PgBouncer is no connection to it
         if POOLER.search(line) and ("asyncpg" in line or "asyncpg" in everything):
             yield (
                 rel,
