@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh >/dev/null
 export SERVERS_DIR=${SERVERS_DIR:-/tmp/fastapi-async-db-bench}
 export TEST_PG_PORT=${TEST_PG_PORT:-54339} TEST_PGBOUNCER_PORT=${TEST_PGBOUNCER_PORT:-64339}
+export TEST_REPLICA_PORT=${TEST_REPLICA_PORT:-54340}
 export TEST_MYSQL_PORT=${TEST_MYSQL_PORT:-33079}
 trap 'scripts/servers.sh stop' EXIT
 scripts/servers.sh start

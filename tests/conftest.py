@@ -24,10 +24,12 @@ def need_server(what: str, hint: str) -> None:
     pytest.skip(message)
 
 
+DEFAULT_SERVERS_DIR = "/tmp/fastapi-async-db-servers"  # scripts/servers.sh's own default
 SERVERS = {  # marker: (the variable scripts/servers.sh writes, what it is)
     "postgres": ("TEST_POSTGRES_URL", "PostgreSQL server"),
     "pgbouncer": ("TEST_PGBOUNCER_URL", "PgBouncer"),
     "mysql": ("TEST_MYSQL_URL", "MariaDB server"),
+    "replica": ("TEST_REPLICA_URL", "streaming replica of the test PostgreSQL"),
 }
 # Tests that start servers, tools or virtualenvs; the rest run in-process in seconds
 # (`pytest -m unit`). Prompt documents carry `prompts`, and `postgres` when they need it.
@@ -45,6 +47,8 @@ INTEGRATION = {
     "test_read_session": ("postgres",),
     "test_resolve": (),  # the real uv, poetry and pip resolvers, on PyPI
     "test_doctor": (),  # the script's own processes, as the command runs it
+    "test_faults": ("postgres", "pgbouncer", "mysql"),
+    "test_replicas": ("postgres", "replica"),
 }
 
 
@@ -70,6 +74,45 @@ def pgbouncer_url() -> str:
 @pytest.fixture
 def mysql_url() -> str:
     return server_url("mysql")
+
+
+@pytest.fixture
+def replica_url() -> str:
+    """The shared streaming replica: read it, never pause, stop or promote it."""
+    server_url("postgres")
+    return server_url("replica")
+
+
+@pytest.fixture
+def own_cluster():
+    """A small PostgreSQL primary and its streaming standby for this test alone (scripts/
+    servers.sh cluster), to pause, stop, kill or promote; removed afterwards. Yields
+    (name, primary URL, standby URL)."""
+    import socket
+    import subprocess
+
+    server_url("replica")
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    name = f"c{ports[0]}"
+    servers = [str(ROOT / "scripts" / "servers.sh")]
+    env = os.environ | {"SERVERS_DIR": os.environ.get("SERVERS_DIR", DEFAULT_SERVERS_DIR)}
+    made = subprocess.run(
+        [*servers, "cluster", name, *map(str, ports)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    try:
+        assert made.returncode == 0, made.stderr
+        primary, standby = made.stdout.split()
+        yield name, primary, standby
+    finally:
+        subprocess.run([*servers, "drop", name], capture_output=True, env=env, timeout=120)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,0 +1,100 @@
+"""The streaming replica that scripts/servers.sh starts next to the test PostgreSQL, and the
+primary-standby pairs a test makes for itself: real replication, which the replica tests rely
+on (replay paused and resumed, a standby promoted, a pair stopped)."""
+
+import asyncio
+import os
+import time
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    parts = make_url(url)
+    return await asyncpg.connect(
+        host=parts.host,
+        port=parts.port,
+        user=parts.username,
+        password=parts.password,
+        database=parts.database,
+        timeout=5,
+    )
+
+
+async def replayed(replica: asyncpg.Connection, lsn: str, within: float) -> bool:
+    """Whether the replica replays past `lsn` within `within` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if await replica.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn", lsn):
+            return True
+        await asyncio.sleep(0.005)
+    return False
+
+
+def test_the_shared_replica_replays_the_primary(replica_url: str) -> None:
+    async def run() -> None:
+        primary = await connect(os.environ["TEST_POSTGRES_URL"])
+        replica = await connect(replica_url)
+        table = f"replayed_{os.getpid()}"
+        try:
+            assert await replica.fetchval("SELECT pg_is_in_recovery()") is True
+            await primary.execute(f"CREATE TABLE {table} (n int)")
+            await primary.execute(f"INSERT INTO {table} VALUES (7)")
+            lsn = await primary.fetchval("SELECT pg_current_wal_lsn()::text")
+            assert await replayed(replica, lsn, 10)
+            assert await replica.fetchval(f"SELECT n FROM {table}") == 7
+            with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+                await replica.execute(f"INSERT INTO {table} VALUES (8)")
+        finally:
+            await primary.execute(f"DROP TABLE IF EXISTS {table}")
+            await primary.close()
+            await replica.close()
+
+    asyncio.run(run())
+
+
+def test_a_cluster_of_ones_own_pauses_resumes_is_promoted_and_dropped(own_cluster) -> None:
+    name, primary_url, url = own_cluster
+
+    async def run() -> None:
+        primary = await connect(primary_url)
+        replica = await connect(url)
+        table = f"paused_{os.getpid()}"
+        try:
+            await primary.execute(f"CREATE TABLE {table} (n int)")
+            lsn = await primary.fetchval("SELECT pg_current_wal_lsn()::text")
+            assert await replayed(replica, lsn, 10)
+            await replica.execute("SELECT pg_wal_replay_pause()")
+            await primary.execute(f"INSERT INTO {table} VALUES (1)")
+            lsn = await primary.fetchval("SELECT pg_current_wal_lsn()::text")
+            assert not await replayed(replica, lsn, 0.5)  # paused: the row is not there
+            assert await replica.fetchval(f"SELECT count(*) FROM {table}") == 0
+            await replica.execute("SELECT pg_wal_replay_resume()")
+            assert await replayed(replica, lsn, 10)
+            assert await replica.fetchval(f"SELECT count(*) FROM {table}") == 1
+            assert await replica.fetchval("SELECT pg_promote(true, 30)") is True
+            assert await replica.fetchval("SELECT pg_is_in_recovery()") is False
+            await replica.execute(f"INSERT INTO {table} VALUES (2)")  # it takes writes now
+        finally:
+            await primary.close()
+            await replica.close()
+
+    asyncio.run(run())
+    # stopped, nothing listens on its port any more
+    import subprocess
+
+    from conftest import DEFAULT_SERVERS_DIR, ROOT
+
+    env = os.environ | {"SERVERS_DIR": os.environ.get("SERVERS_DIR", DEFAULT_SERVERS_DIR)}
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "servers.sh"), "drop", name], env=env, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr
+
+    async def refused() -> None:
+        with pytest.raises(OSError):
+            await connect(url)
+
+    asyncio.run(refused())
