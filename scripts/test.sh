@@ -24,7 +24,7 @@ if [ $# -eq 0 ]; then
     echo "test: the floor set ($(.venv-floor/bin/python --version), skills/async-db-layer/scripts/contract.json)"
     FLOOR_RUN=1 .venv-floor/bin/python -m pytest -p no:cacheprovider "${parallel[@]}" \
       commands skills agents references tests/test_scaffold.py tests/test_preflight.py \
-      tests/test_read_session.py \
+      tests/test_read_session.py tests/test_replicas.py \
       tests/test_settings_properties.py -k "not ruff" || status=$?
   elif [ "${CI:-}" = true ]; then
     echo "test: CI=true and no .venv-floor; bootstrap.sh must create it" >&2

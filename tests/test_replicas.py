@@ -98,3 +98,56 @@ def test_a_cluster_of_ones_own_pauses_resumes_is_promoted_and_dropped(own_cluste
             await connect(url)
 
     asyncio.run(refused())
+
+
+def test_the_layer_reads_from_the_replica_and_the_writer_sees_its_writes(
+    tmp_path, own_cluster
+) -> None:
+    """scaffold_db.py --replicas on a real primary and standby (tests/replicas_exercise.py):
+    reads go to the replica; the writer's next read sees its write (the replica, or the
+    primary while replay is paused); a replica past DB_REPLICA_MAX_LAG is skipped, comes
+    back on its own, and a stopped one costs no failed read."""
+    import subprocess
+    import sys
+
+    from conftest import DEFAULT_SERVERS_DIR, ROOT
+
+    name, primary, standby = own_cluster
+    project = tmp_path / "project"
+    project.mkdir()
+    script = ROOT / "skills" / "async-db-layer" / "scripts" / "scaffold_db.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "postgres", "--replicas", "--no-resolve"]
+        + ["--project", str(project)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "wrote db/core/replicas.py" in done.stdout
+    servers = os.environ.get("SERVERS_DIR", DEFAULT_SERVERS_DIR)
+    bin_dir = sorted(
+        (p for p in __import__("pathlib").Path("/usr/lib/postgresql").glob("*/bin")),
+        key=lambda p: int(p.parent.name),
+    )[-1]
+    env = os.environ | {
+        "DATABASE_URL": primary,
+        "DB_REPLICA_URLS": standby,
+        "DB_REPLICA_MAX_LAG": "1",
+        "DB_REPLICA_CHECK_EVERY": "0.1",
+        "DB_READ_YOUR_WRITES_WAIT": "0.3",
+        "STANDBY_DATA": f"{servers}/pg/{name}/standby",
+        "PG_BIN": str(bin_dir),
+        "PYTHONPATH": str(project),
+    }
+    ran = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "replicas_exercise.py")],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr[-4000:]
+    print(ran.stdout)
+    assert ran.stdout.count("ok: ") == 6, ran.stdout

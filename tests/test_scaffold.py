@@ -687,3 +687,19 @@ def test_the_same_database_names_the_two_pools(tmp_path: Path) -> None:
     assert "the project's (DATABASE_POOL_SIZE=16 (.env:2))" in done.stdout
     assert "set DB_POOL_SIZE=16 and DB_MAX_OVERFLOW" in done.stdout
     assert "the layer reads your DATABASE_URL settings as they are" in done.stdout
+
+
+def test_replicas_are_for_postgresql_only(tmp_path: Path) -> None:
+    """--replicas on MySQL is refused before anything is written; on PostgreSQL it adds one
+    file, core/replicas.py, and nothing else changes."""
+    (tmp_path / "m").mkdir()
+    refused = scaffold(tmp_path / "m", "mysql", "--replicas")
+    assert refused.returncode != 0
+    assert "--replicas: read replicas are for PostgreSQL" in refused.stderr
+    assert not (tmp_path / "m" / "db").exists()
+    plain, replicas = tmp_path / "plain", tmp_path / "replicas"
+    plain.mkdir()
+    replicas.mkdir()
+    assert scaffold(plain, "postgres").returncode == 0
+    assert scaffold(replicas, "postgres", "--replicas").returncode == 0
+    assert snapshot(replicas / "db").keys() - snapshot(plain / "db").keys() == {"core/replicas.py"}

@@ -2,7 +2,7 @@
 """Write the async database layer into a project.
 
     python scaffold_db.py BACKEND [--project DIR] [--package app/db] [--python PATH]
-                                  [--no-fastapi] [--no-uow] [--no-migrations]
+                                  [--no-fastapi] [--no-uow] [--no-migrations] [--replicas]
                                   [--pool-size N] [--max-overflow N] [--pool-timeout S]
                                   [--pool-recycle S] [--env] [--env-add-missing]
                                   [--force] [--dry-run] [--check]
@@ -38,7 +38,7 @@ import preflight  # noqa: E402
 
 SOURCE = Path(__file__).resolve().parent.parent / "references" / "db-package.md"
 BACKENDS = ("postgres", "supabase", "mysql", "sqlite")
-OPTIONS = ("fastapi", "uow", "sqlmodel")
+OPTIONS = ("fastapi", "uow", "sqlmodel", "replicas")
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 
 
@@ -362,7 +362,7 @@ def existing_database(args: argparse.Namespace, project: Path, package: str) -> 
 
 def options_of(args: argparse.Namespace) -> set[str]:
     chosen = (("fastapi", args.fastapi), ("uow", args.uow), ("migrations", args.migrations))
-    chosen += (("sqlmodel", args.sqlmodel is True),)
+    chosen += (("sqlmodel", args.sqlmodel is True), ("replicas", args.replicas))
     return {o for o, on in chosen if on}
 
 
@@ -385,9 +385,14 @@ def scaffold(args: argparse.Namespace) -> tuple[list[str], preflight.Report]:
     if args.sqlmodel is None:
         args.sqlmodel = bool(sqlmodel_at)
     options = options_of(args)
+    if "replicas" in options and args.backend not in ("postgres", "supabase"):
+        raise ScaffoldError(
+            f"--replicas: read replicas are for PostgreSQL (postgres, supabase), not "
+            f"{args.backend}; nothing was written"
+        )
     try:
         # SQLModel's sessions take the project's own sqlmodel as it is: no floor is asked
-        needs = options - {"sqlmodel"}
+        needs = options - {"sqlmodel", "replicas"}  # replicas need nothing more
         report = preflight.preflight(
             project,
             project / package,
@@ -512,6 +517,11 @@ def parser() -> argparse.ArgumentParser:
         help="SQLModel's sessions (session.exec); the default where the project imports sqlmodel",
     )
     p.add_argument("--no-sqlmodel", dest="sqlmodel", action="store_false", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--replicas",
+        action="store_true",
+        help="read replicas (PostgreSQL, Supabase): ReadSession reads from DB_REPLICA_URLS",
+    )
     p.add_argument(
         "--no-migrations",
         dest="migrations",
