@@ -151,3 +151,55 @@ def test_the_layer_reads_from_the_replica_and_the_writer_sees_its_writes(
     assert ran.returncode == 0, ran.stdout + ran.stderr[-4000:]
     print(ran.stdout)
     assert ran.stdout.count("ok: ") == 6, ran.stdout
+
+
+def test_after_a_failover_writes_reach_the_new_primary_without_a_restart(
+    tmp_path, own_cluster
+) -> None:
+    """The primary dies (stopped at once, no goodbye) and its standby is promoted: the app's
+    multi-host URL with target_session_attrs=read-write finds the new primary; the time from
+    the promotion to the first write that succeeds is measured."""
+    import subprocess
+    import sys
+
+    from conftest import DEFAULT_SERVERS_DIR, ROOT
+
+    name, primary, standby = own_cluster
+    project = tmp_path / "project"
+    project.mkdir()
+    script = ROOT / "skills" / "async-db-layer" / "scripts" / "scaffold_db.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "postgres", "--no-resolve", "--project", str(project)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    first, second = make_url(primary), make_url(standby)
+    both = (
+        f"postgresql://postgres:{first.password}@/postgres?host=127.0.0.1:{first.port}"
+        f"&host=127.0.0.1:{second.port}&target_session_attrs=read-write"
+    )
+    servers = os.environ.get("SERVERS_DIR", DEFAULT_SERVERS_DIR)
+    bin_dir = sorted(
+        __import__("pathlib").Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name),
+    )[-1]
+    env = os.environ | {
+        "DATABASE_URL": both,
+        "PRIMARY_DATA": f"{servers}/pg/{name}/primary",
+        "STANDBY_URL": standby,
+        "PG_BIN": str(bin_dir),
+        "PYTHONPATH": str(project),
+    }
+    ran = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "failover_exercise.py")],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr[-4000:]
+    print(ran.stdout)
+    assert "ok: the first write after the promotion" in ran.stdout
