@@ -203,3 +203,50 @@ def test_after_a_failover_writes_reach_the_new_primary_without_a_restart(
     assert ran.returncode == 0, ran.stdout + ran.stderr[-4000:]
     print(ran.stdout)
     assert "ok: the first write after the promotion" in ran.stdout
+
+
+def test_round_trips_with_replicas(tmp_path, own_cluster) -> None:
+    """Counted at the wire (tests/replica_costs_exercise.py): a read is one round trip, on the
+    replica, none on the primary; a write is the layer's three plus one for its position; the
+    writer's next read costs what finding a replica past that position costs."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    _, primary, standby = own_cluster
+    project = tmp_path / "project"
+    project.mkdir()
+    script = ROOT / "skills" / "async-db-layer" / "scripts" / "scaffold_db.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "postgres", "--replicas", "--no-resolve"]
+        + ["--project", str(project)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    env = os.environ | {
+        "PRIMARY": primary,
+        "STANDBY": standby,
+        "PYTHONPATH": os.pathsep.join([str(project), str(ROOT / "scripts")]),
+    }
+    ran = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "replica_costs_exercise.py")],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr[-4000:]
+    counts = json.loads(ran.stdout.strip().splitlines()[-1])
+    print(counts)
+    assert counts["read"] == {"status": 200, "primary": 0, "replica": 1}, counts
+    assert counts["write"] == {"status": 201, "primary": 4, "replica": 0}, counts
+    after = counts["read after the write"]
+    # a check (one round trip to the primary, one to the replica) per try until the replica
+    # is past the write (one or two here), then the read itself on the replica
+    assert after["status"] == 200 and 1 <= after["primary"] <= 2, counts
+    assert 2 <= after["replica"] <= after["primary"] + 1, counts
