@@ -120,6 +120,33 @@ async def main() -> None:
     assert [a.status_code for a in answers] == [200] * 5, [a.text for a in answers]
     assert all(a.json()["replica"] is False for a in answers)
     print("ok: the replica stopped: reads go to the primary, none failed")
+
+    port = make_url(standby).port
+    options = f"-p {port} -k {os.environ['SOCKET_DIR']} -c listen_addresses=127.0.0.1"
+    subprocess.run(  # noqa: ASYNC221 - the server must be up before the next reads
+        [
+            *as_postgres,
+            f"{bin_dir}/pg_ctl",
+            "-D",
+            os.environ["STANDBY_DATA"],
+            "-l",
+            os.environ["STANDBY_DATA"] + ".log",
+            "-w",
+            "-o",
+            options + " -c max_connections=200",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    for _ in range(200):  # a background check finds it back
+        answer = await others.get("/notes/0")
+        assert answer.status_code == 200, answer.text
+        if answer.json()["replica"]:
+            break
+        await asyncio.sleep(0.02)
+    assert answer.json()["replica"] is True, answer.json()
+    print("ok: the replica started again: reads go back to it on their own")
     await writer.aclose()
     await others.aclose()
     await db.dispose_engine()

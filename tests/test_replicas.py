@@ -106,7 +106,7 @@ def test_the_layer_reads_from_the_replica_and_the_writer_sees_its_writes(
     """scaffold_db.py --replicas on a real primary and standby (tests/replicas_exercise.py):
     reads go to the replica; the writer's next read sees its write (the replica, or the
     primary while replay is paused); a replica past DB_REPLICA_MAX_LAG is skipped, comes
-    back on its own, and a stopped one costs no failed read."""
+    back on its own, a stopped one costs no failed read, and is read again once it is back."""
     import subprocess
     import sys
 
@@ -137,6 +137,7 @@ def test_the_layer_reads_from_the_replica_and_the_writer_sees_its_writes(
         "DB_REPLICA_CHECK_EVERY": "0.1",
         "DB_READ_YOUR_WRITES_WAIT": "0.3",
         "STANDBY_DATA": f"{servers}/pg/{name}/standby",
+        "SOCKET_DIR": f"{servers}/pg",
         "PG_BIN": str(bin_dir),
         "PYTHONPATH": str(project),
     }
@@ -150,7 +151,7 @@ def test_the_layer_reads_from_the_replica_and_the_writer_sees_its_writes(
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr[-4000:]
     print(ran.stdout)
-    assert ran.stdout.count("ok: ") == 6, ran.stdout
+    assert ran.stdout.count("ok: ") == 7, ran.stdout
 
 
 def test_after_a_failover_writes_reach_the_new_primary_without_a_restart(
