@@ -3,12 +3,56 @@ primary-standby pairs a test makes for itself: real replication, which the repli
 on (replay paused and resumed, a standby promoted, a pair stopped)."""
 
 import asyncio
+import json
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import asyncpg
 import pytest
+from conftest import DEFAULT_SERVERS_DIR, ROOT
 from sqlalchemy.engine import make_url
+
+SCAFFOLD = ROOT / "skills" / "async-db-layer" / "scripts" / "scaffold_db.py"
+SERVERS = os.environ.get("SERVERS_DIR", DEFAULT_SERVERS_DIR)
+
+
+def scaffolded(tmp_path: Path, *options: str) -> Path:
+    """A project with the layer written by scaffold_db.py, as /setup-database writes it."""
+    project = tmp_path / "project"
+    project.mkdir()
+    done = subprocess.run(
+        [sys.executable, str(SCAFFOLD), "postgres", *options, "--no-resolve"]
+        + ["--project", str(project)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return project
+
+
+def run_exercise(project: Path, exercise: str, env: dict[str, str]) -> str:
+    """Run tests/<exercise> inside the project; its output, after it exited 0."""
+    ran = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / exercise)],
+        cwd=project,
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr[-4000:]
+    print(ran.stdout)
+    return ran.stdout
+
+
+def pg_bin() -> str:
+    """The newest PostgreSQL's bin folder, as scripts/servers.sh picks it."""
+    found = Path("/usr/lib/postgresql").glob("*/bin")
+    return str(max(found, key=lambda p: int(p.parent.name)))
 
 
 async def connect(url: str) -> asyncpg.Connection:
@@ -83,13 +127,10 @@ def test_a_cluster_of_ones_own_pauses_resumes_is_promoted_and_dropped(own_cluste
 
     asyncio.run(run())
     # stopped, nothing listens on its port any more
-    import subprocess
-
-    from conftest import DEFAULT_SERVERS_DIR, ROOT
-
-    env = os.environ | {"SERVERS_DIR": os.environ.get("SERVERS_DIR", DEFAULT_SERVERS_DIR)}
     done = subprocess.run(
-        [str(ROOT / "scripts" / "servers.sh"), "drop", name], env=env, capture_output=True
+        [str(ROOT / "scripts" / "servers.sh"), "drop", name],
+        env=os.environ | {"SERVERS_DIR": SERVERS},
+        capture_output=True,
     )
     assert done.returncode == 0, done.stderr
 
@@ -107,51 +148,25 @@ def test_the_layer_reads_from_the_replica_and_the_writer_sees_its_writes(
     reads go to the replica; the writer's next read sees its write (the replica, or the
     primary while replay is paused); a replica past DB_REPLICA_MAX_LAG is skipped, comes
     back on its own, a stopped one costs no failed read, and is read again once it is back."""
-    import subprocess
-    import sys
-
-    from conftest import DEFAULT_SERVERS_DIR, ROOT
-
     name, primary, standby = own_cluster
-    project = tmp_path / "project"
-    project.mkdir()
-    script = ROOT / "skills" / "async-db-layer" / "scripts" / "scaffold_db.py"
-    done = subprocess.run(
-        [sys.executable, str(script), "postgres", "--replicas", "--no-resolve"]
-        + ["--project", str(project)],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    project = scaffolded(tmp_path, "--replicas")
+    assert (project / "db" / "core" / "replicas.py").is_file()
+    out = run_exercise(
+        project,
+        "replicas_exercise.py",
+        {
+            "DATABASE_URL": primary,
+            "DB_REPLICA_URLS": standby,
+            "DB_REPLICA_MAX_LAG": "1",
+            "DB_REPLICA_CHECK_EVERY": "0.1",
+            "DB_READ_YOUR_WRITES_WAIT": "0.3",
+            "STANDBY_DATA": f"{SERVERS}/pg/{name}/standby",
+            "SOCKET_DIR": f"{SERVERS}/pg",
+            "PG_BIN": pg_bin(),
+            "PYTHONPATH": str(project),
+        },
     )
-    assert done.returncode == 0, done.stderr
-    assert "wrote db/core/replicas.py" in done.stdout
-    servers = os.environ.get("SERVERS_DIR", DEFAULT_SERVERS_DIR)
-    bin_dir = sorted(
-        (p for p in __import__("pathlib").Path("/usr/lib/postgresql").glob("*/bin")),
-        key=lambda p: int(p.parent.name),
-    )[-1]
-    env = os.environ | {
-        "DATABASE_URL": primary,
-        "DB_REPLICA_URLS": standby,
-        "DB_REPLICA_MAX_LAG": "1",
-        "DB_REPLICA_CHECK_EVERY": "0.1",
-        "DB_READ_YOUR_WRITES_WAIT": "0.3",
-        "STANDBY_DATA": f"{servers}/pg/{name}/standby",
-        "SOCKET_DIR": f"{servers}/pg",
-        "PG_BIN": str(bin_dir),
-        "PYTHONPATH": str(project),
-    }
-    ran = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "replicas_exercise.py")],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert ran.returncode == 0, ran.stdout + ran.stderr[-4000:]
-    print(ran.stdout)
-    assert ran.stdout.count("ok: ") == 7, ran.stdout
+    assert out.count("ok: ") == 7, out
 
 
 def test_after_a_failover_writes_reach_the_new_primary_without_a_restart(
@@ -160,90 +175,43 @@ def test_after_a_failover_writes_reach_the_new_primary_without_a_restart(
     """The primary dies (stopped at once, no goodbye) and its standby is promoted: the app's
     multi-host URL with target_session_attrs=read-write finds the new primary; the time from
     the promotion to the first write that succeeds is measured."""
-    import subprocess
-    import sys
-
-    from conftest import DEFAULT_SERVERS_DIR, ROOT
-
     name, primary, standby = own_cluster
-    project = tmp_path / "project"
-    project.mkdir()
-    script = ROOT / "skills" / "async-db-layer" / "scripts" / "scaffold_db.py"
-    done = subprocess.run(
-        [sys.executable, str(script), "postgres", "--no-resolve", "--project", str(project)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    project = scaffolded(tmp_path)
     first, second = make_url(primary), make_url(standby)
     both = (
         f"postgresql://postgres:{first.password}@/postgres?host=127.0.0.1:{first.port}"
         f"&host=127.0.0.1:{second.port}&target_session_attrs=read-write"
     )
-    servers = os.environ.get("SERVERS_DIR", DEFAULT_SERVERS_DIR)
-    bin_dir = sorted(
-        __import__("pathlib").Path("/usr/lib/postgresql").glob("*/bin"),
-        key=lambda p: int(p.parent.name),
-    )[-1]
-    env = os.environ | {
-        "DATABASE_URL": both,
-        "PRIMARY_DATA": f"{servers}/pg/{name}/primary",
-        "STANDBY_URL": standby,
-        "PG_BIN": str(bin_dir),
-        "PYTHONPATH": str(project),
-    }
-    ran = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "failover_exercise.py")],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    out = run_exercise(
+        project,
+        "failover_exercise.py",
+        {
+            "DATABASE_URL": both,
+            "PRIMARY_DATA": f"{SERVERS}/pg/{name}/primary",
+            "STANDBY_URL": standby,
+            "PG_BIN": pg_bin(),
+            "PYTHONPATH": str(project),
+        },
     )
-    assert ran.returncode == 0, ran.stdout + ran.stderr[-4000:]
-    print(ran.stdout)
-    assert "ok: the first write after the promotion" in ran.stdout
+    assert "ok: the first write after the promotion" in out
 
 
 def test_round_trips_with_replicas(tmp_path, own_cluster) -> None:
     """Counted at the wire (tests/replica_costs_exercise.py): a read is one round trip, on the
     replica, none on the primary; a write is the layer's three plus one for its position; the
     writer's next read costs what finding a replica past that position costs."""
-    import json
-    import subprocess
-    import sys
-
-    from conftest import ROOT
-
     _, primary, standby = own_cluster
-    project = tmp_path / "project"
-    project.mkdir()
-    script = ROOT / "skills" / "async-db-layer" / "scripts" / "scaffold_db.py"
-    done = subprocess.run(
-        [sys.executable, str(script), "postgres", "--replicas", "--no-resolve"]
-        + ["--project", str(project)],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    project = scaffolded(tmp_path, "--replicas")
+    out = run_exercise(
+        project,
+        "replica_costs_exercise.py",
+        {
+            "PRIMARY": primary,
+            "STANDBY": standby,
+            "PYTHONPATH": os.pathsep.join([str(project), str(ROOT / "scripts")]),
+        },
     )
-    assert done.returncode == 0, done.stderr
-    env = os.environ | {
-        "PRIMARY": primary,
-        "STANDBY": standby,
-        "PYTHONPATH": os.pathsep.join([str(project), str(ROOT / "scripts")]),
-    }
-    ran = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "replica_costs_exercise.py")],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert ran.returncode == 0, ran.stdout + ran.stderr[-4000:]
-    counts = json.loads(ran.stdout.strip().splitlines()[-1])
-    print(counts)
+    counts = json.loads(out.strip().splitlines()[-1])
     assert counts["read"] == {"status": 200, "primary": 0, "replica": 1}, counts
     assert counts["write"] == {"status": 201, "primary": 4, "replica": 0}, counts
     after = counts["read after the write"]
