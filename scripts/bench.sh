@@ -16,3 +16,6 @@ scripts/servers.sh start
 # shellcheck disable=SC1091
 . "$SERVERS_DIR/env"
 .venv/bin/python scripts/bench.py "$@"
+echo
+echo "Read replicas (scripts/bench_replicas.py): stale reads, where reads go, round trips"
+.venv/bin/python scripts/bench_replicas.py
