@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""PreToolUse hook for Bash: make Claude Code ask the user before a command that can lose
-data in a database. Everything else passes untouched.
+"""PreToolUse and PreSkillShellCommand hook for Bash: make Claude Code ask the user before a
+command that can lose data in a database, whether Claude calls the Bash tool or a skill or
+command of any plugin runs a shell line (`!`...``) as its prompt is expanded. Everything
+else passes untouched. (On PreSkillShellCommand "ask" keeps the line from running.)
 
 The command is read as the shell reads it (shellguard/shell.py): quotes, ; && || pipes,
 subshells, $( ) and heredocs; wrappers are taken off down to what really runs (env,
@@ -58,7 +60,9 @@ def main() -> int:
     except Exception as exc:  # a hook that fails must not block the user's work
         return note(f"{type(exc).__name__}: {exc}; passing")
     if reason:
-        decision = {"hookEventName": "PreToolUse", "permissionDecision": "ask"}
+        event = payload.get("hook_event_name")
+        event = event if event in ("PreToolUse", "PreSkillShellCommand") else "PreToolUse"
+        decision = {"hookEventName": event, "permissionDecision": "ask"}
         decision["permissionDecisionReason"] = f"fastapi-async-db: {reason}"
         print(json.dumps({"hookSpecificOutput": decision}))
     return 0

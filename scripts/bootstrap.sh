@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CLAUDE_CODE_VERSION=2.1.328 # then: python scripts/validate facts --write
+CLAUDE_CODE_VERSION=2.1.332 # then: python scripts/validate facts --write
 PYTHON=${PYTHON:-python3}
 
 say() { printf 'bootstrap: %s\n' "$*"; }

@@ -183,4 +183,40 @@ def test_the_hook_is_loaded(claude: str, tmp_path: Path) -> None:
     proc = run_claude(
         claude, tmp_path, "--plugin-dir", str(ROOT), "plugin", "details", "fastapi-async-db"
     )
-    assert re.search(r"Hooks \(1\)\s+PreToolUse", proc.stdout), proc.stdout
+    assert re.search(r"Hooks \(2\)\s+PreToolUse.*\s+PreSkillShellCommand", proc.stdout), proc.stdout
+
+
+@pytest.mark.parametrize("guarded", [True, False], ids=["with-the-hook", "control"])
+def test_the_hook_stops_a_shell_line_of_a_command(
+    claude: str, tmp_path: Path, guarded: bool
+) -> None:
+    """A command's `!` line runs while Claude Code expands the prompt, before any model call
+    (so offline too): with our PreSkillShellCommand hook a line that deletes a SQLite database
+    does not run and the expanded prompt says it was blocked; without it (control) it runs."""
+    plugin = tmp_path / "plugin"
+    shutil.copytree(ROOT / ".claude-plugin", plugin / ".claude-plugin")
+    shutil.copytree(ROOT / "hooks", plugin / "hooks", ignore=shutil.ignore_patterns("*cache*"))
+    if not guarded:
+        (plugin / "hooks" / "hooks.json").unlink()
+    (plugin / "commands").mkdir()
+    (plugin / "commands" / "tidy.md").write_text(
+        "---\ndescription: tidy\nallowed-tools: Bash(rm:*)\n---\n"
+        "Tidied: !`rm -f app.sqlite3 && echo removed`\n",
+        encoding="utf-8",
+    )
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "app.sqlite3").write_bytes(b"SQLite format 3\x00")
+    run_claude(
+        claude, tmp_path, "-p", "/fastapi-async-db:tidy", "--plugin-dir", str(plugin), cwd=project
+    )
+    transcript = "".join(
+        p.read_text(encoding="utf-8") for p in (tmp_path / "home").rglob("projects/*/*.jsonl")
+    )
+    assert "Tidied:" in transcript, "the command was not expanded"
+    if guarded:
+        assert (project / "app.sqlite3").exists()
+        assert "blocked by hook: fastapi-async-db: `rm -f app.sqlite3` removes" in transcript
+    else:
+        assert not (project / "app.sqlite3").exists()
+        assert "Tidied: removed" in transcript

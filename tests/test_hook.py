@@ -185,16 +185,30 @@ def test_runs_on_the_oldest_python_users_may_have() -> None:
 
 
 def test_hooks_json_runs_this_script() -> None:
+    """Exec form (no shell: the plugin's path is one argument whatever it holds), for Bash
+    tool calls and for the shell lines of skills and commands."""
     config = json.loads((ROOT / "hooks" / "hooks.json").read_text(encoding="utf-8"))
-    [entry] = config["hooks"]["PreToolUse"]
-    assert entry["matcher"] == "Bash"
-    assert entry["hooks"] == [
-        {
-            "type": "command",
-            "command": 'python3 -S "${CLAUDE_PLUGIN_ROOT}/hooks/bash_guard.py"',
-            "timeout": 10,
-        }
-    ]
+    assert set(config["hooks"]) == {"PreToolUse", "PreSkillShellCommand"}
+    for event in config["hooks"]:
+        [entry] = config["hooks"][event]
+        assert entry["matcher"] == "Bash"
+        assert entry["hooks"] == [
+            {
+                "type": "command",
+                "command": "python3",
+                "args": ["-S", "${CLAUDE_PLUGIN_ROOT}/hooks/bash_guard.py"],
+                "timeout": 10,
+            }
+        ]
+
+
+def test_a_skill_shell_line_is_answered_for_its_own_event() -> None:
+    payload = bash("dropdb app") | {"hook_event_name": "PreSkillShellCommand"}
+    done = call(payload)
+    output = json.loads(done.stdout)["hookSpecificOutput"]
+    assert output["hookEventName"] == "PreSkillShellCommand", output
+    assert output["permissionDecision"] == "ask" and "dropdb" in output["permissionDecisionReason"]
+    assert call(bash("ls -la") | {"hook_event_name": "PreSkillShellCommand"}).stdout == ""
 
 
 # --- properties over generated commands (in-process: the same judge() the script runs) ---

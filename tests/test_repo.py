@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -9,7 +10,7 @@ import sys
 from pathlib import Path
 
 import snippets
-from conftest import PRODUCT, ROOT
+from conftest import PRODUCT, ROOT, need_server
 
 
 def ruff(*args: str) -> subprocess.CompletedProcess:
@@ -207,3 +208,72 @@ def test_the_readme_layout_matches_the_tree() -> None:
     entries |= {"/".join(p.split("/")[:2]) for p in tracked if p.startswith(("scripts/", "tests/"))}
     missing = sorted(e for e in entries if e.split("/")[-1] not in table)
     assert missing == [], f"not in the README's layout table: {missing}"
+
+
+# --- the marketplace's relevance signal, in the JavaScript engine Claude Code runs it in ----
+
+PACKAGES = [
+    "fastapi", "FastAPI", "FASTAPI", "fastapi-users", "fastapi_utils", "sqlalchemy", "SQLAlchemy",
+    "sqlalchemy-utils", "sqlmodel", "SQLModel", "django", "flask", "asyncpg", "alembic",
+    "my.fastapi", "pydantic",
+]  # fmt: skip
+
+
+def manifest(rng, names: list[str]) -> tuple[str, str]:
+    """A requirements file or a pyproject.toml (PEP 621 or Poetry) declaring `names`."""
+    spec = lambda n: n + rng.choice(["", ">=0.100", "[asyncio]", " ==2.0.36", "~=1.0"])  # noqa: E731
+    form = rng.choice(["requirements", "pep621", "poetry"])
+    if form == "requirements":
+        return "requirements.txt", "".join(f"{spec(n)}\n" for n in names)
+    if form == "pep621":
+        deps = ",\n".join(f'    "{spec(n)}"' for n in names)
+        return "pyproject.toml", f'[project]\nname = "app"\ndependencies = [\n{deps}\n]\n'
+    deps = "".join(f'{n} = "^1.0"\n' for n in names)
+    return "pyproject.toml", f"[tool.poetry.dependencies]\npython = '^3.10'\n{deps}"
+
+
+def declares(names: list[str]) -> bool:
+    """The meaning: FastAPI and SQLAlchemy or SQLModel among the dependencies, any case."""
+    lowered = {n.lower() for n in names}
+    return "fastapi" in lowered and bool(lowered & {"sqlalchemy", "sqlmodel"})
+
+
+def test_relevance_signals_match_fastapi_projects_with_sqlalchemy_or_sqlmodel() -> None:
+    """manifestDeps in marketplace.json, evaluated by node (Claude Code's RegExp: `file` with
+    the i flag, `pattern` without) over 400 manifests from a small grammar and the fixture
+    projects' own: relevant exactly when FastAPI and SQLAlchemy or SQLModel are declared."""
+    import random
+
+    node = shutil.which("node")
+    if node is None:
+        need_server("node", "install Node.js (npm comes with it; bootstrap.sh needs it too)")
+    entry = json.loads((ROOT / ".claude-plugin/marketplace.json").read_text(encoding="utf-8"))
+    [signal] = entry["plugins"][0]["relevance"]["signals"]["manifestDeps"]
+    rng = random.Random(7)
+    cases = []
+    for _ in range(400):
+        names = rng.sample(PACKAGES, rng.randint(0, 5))
+        cases.append((*manifest(rng, names), declares(names)))
+    for path in (ROOT / "tests/fixtures/projects").glob("*/**/*"):
+        if path.name in ("pyproject.toml", "requirements.txt"):
+            text = path.read_text(encoding="utf-8")
+            names = re.findall(r"(?im)^\s*\"?([A-Za-z][\w.-]*)", text)
+            names += re.findall(r'"([A-Za-z][\w.-]*)[^"]*"', text)
+            cases.append((str(path), text, declares(names)))
+    script = (
+        "const [file, pattern, cases] = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "const f = new RegExp(file, 'i'), p = new RegExp(pattern);"
+        "console.log(JSON.stringify(cases.map(([n, t]) => f.test(n) && p.test(t))));"
+    )
+    done = subprocess.run(
+        [node, "-e", script],
+        input=json.dumps([signal["file"], signal["pattern"], [c[:2] for c in cases]]),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    verdicts = json.loads(done.stdout)
+    wrong = [c for c, v in zip(cases, verdicts, strict=True) if v != c[2]]
+    assert wrong == [], wrong[:5]
+    assert 50 < sum(verdicts) < len(verdicts) - 50  # both answers are exercised

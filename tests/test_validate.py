@@ -29,10 +29,14 @@ def edit(text: str, old: str, new: str) -> str:
 
 
 def market(name: str = "corpus-market", source: str = "./", plugin: str = "corpus-plugin") -> str:
+    """A marketplace listing this plugin, and a second entry unless it would be the same."""
+    second = f'    {{"name": "{plugin}", "source": "{source}"}}\n'
+    if (plugin, source) == ("corpus-plugin", "./"):
+        second = ""
+    first = '    {"name": "corpus-plugin", "source": "./"}' + (",\n" if second else "\n")
     return (
         f'{{\n  "name": "{name}",\n  "owner": {{"name": "o"}},\n  "plugins": [\n'
-        f'    {{"name": "corpus-plugin", "source": "./"}},\n'
-        f'    {{"name": "{plugin}", "source": "{source}"}}\n  ]\n}}\n'
+        f"{first}{second}  ]\n}}\n"
     )
 
 
@@ -268,6 +272,11 @@ CASES = {
         [".claude-plugin/marketplace.json:2"],
         {".claude-plugin/marketplace.json": market(name="claude-plugins-unofficial-db")},
     ),
+    "marketplace-plugin-duplicate": (
+        {".claude-plugin/marketplace.json": market(source="./skills")},
+        [".claude-plugin/marketplace.json:6"],
+        {".claude-plugin/marketplace.json": market(source="./skills", plugin="other-plugin")},
+    ),
     "marketplace-source": (
         {".claude-plugin/marketplace.json": market(source="./nowhere")},
         [".claude-plugin/marketplace.json:6"],
@@ -406,6 +415,13 @@ def test_facts_are_the_pinned_cli_s() -> None:
     assert {k: stored.get(k) for k in found} == found
 
 
+EXEC_HOOK = {
+    "type": "command",
+    "command": "python3",
+    "args": ["${CLAUDE_PLUGIN_ROOT}/scripts/tool.py"],
+}
+
+
 ACCEPTED = {
     "no-manifest": {".claude-plugin/plugin.json": None},
     "manifest-without-license": {".claude-plugin/plugin.json": '{\n  "name": "corpus-plugin"\n}\n'},
@@ -426,14 +442,160 @@ ACCEPTED = {
             '"displayName": "M",\n  "renames": {},\n  "description": "d",\n'
             '  "version": "1",\n  "owner"',
         ).replace(
-            '{"name": "corpus-plugin", "source": "./"},',
+            '{"name": "corpus-plugin", "source": "./"}',
             '{"name": "corpus-plugin", "source": "./", "displayName": "C", "skills": ["./skills"],'
-            ' "lspServers": {}},',
+            ' "lspServers": {}}',
+        )
+    },
+    "exec-form-hooks-also-for-skill-shell-lines": {
+        "hooks/hooks.json": json.dumps(
+            {
+                "hooks": {
+                    event: [{"matcher": "Bash", "hooks": [EXEC_HOOK]}]
+                    for event in ("PreToolUse", "PreSkillShellCommand")
+                }
+            }
+        )
+    },
+    "engines-and-network-hosts": {
+        ".claude-plugin/plugin.json": json.dumps(
+            {
+                "name": "corpus-plugin",
+                "version": "1.0.0",
+                "description": "A plugin of the corpus.",
+                "author": {"name": "corpus"},
+                "engines": {"claude-code": ">=2.1.328 <3", "node": ">=18"},
+                "network": {"hosts": ["pypi.org", "*.supabase.co", "localhost:5432", "[::1]"]},
+            }
+        )
+    },
+    "marketplace-entry-with-relevance-and-manifest-keys": {
+        ".claude-plugin/marketplace.json": json.dumps(
+            {
+                "name": "corpus-market",
+                "description": "A marketplace of the corpus.",
+                "owner": {"name": "o"},
+                "plugins": [
+                    {
+                        "name": "corpus-plugin",
+                        "source": "./",
+                        "engines": {"claude-code": "^2.1"},
+                        "metadata": {"origin": "x"},
+                        "relevance": {
+                            "topic": "FastAPI databases",
+                            "signals": {
+                                "manifestDeps": [{"file": "pyproject", "pattern": "fastapi"}]
+                            },
+                        },
+                    }
+                ],
+            }
         )
     },
 }
+
+# what the CLI of the pin reports too: overlay, the finding (path:line: [rule]), the CLI's words
+FLAGGED_NEW = {
+    "exec-form-args-not-a-list": (
+        {
+            "hooks/hooks.json": hooks().replace(
+                '"type": "command",', '"type": "command", "args": "-S",'
+            )
+        },
+        "hooks/hooks.json:7: [hooks-schema]",
+        "args",
+    ),
+    "exec-form-path-missing": (
+        {
+            "hooks/hooks.json": json.dumps(
+                {
+                    "hooks": {
+                        "PreToolUse": [
+                            {"hooks": [EXEC_HOOK | {"args": ["${CLAUDE_PLUGIN_ROOT}/no where.py"]}]}
+                        ]
+                    }
+                }
+            )
+        },
+        "hooks/hooks.json:1: [hooks-command-path]",
+        None,  # the CLI does not look
+    ),
+    "engines-not-a-range": (
+        {
+            ".claude-plugin/plugin.json": json.dumps(
+                {"name": "corpus-plugin", "engines": {"claude-code": "latest"}}
+            )
+        },
+        ".claude-plugin/plugin.json:1: [manifest-schema]",
+        "Must be a version range",
+    ),
+    "network-host-with-a-scheme": (
+        {
+            ".claude-plugin/plugin.json": json.dumps(
+                {"name": "corpus-plugin", "network": {"hosts": ["https://pypi.org/simple"]}}
+            )
+        },
+        ".claude-plugin/plugin.json:1: [manifest-schema]",
+        "Must be a host",
+    ),
+    "relevance-without-signals": (
+        {
+            ".claude-plugin/marketplace.json": market().replace(
+                '{"name": "corpus-plugin", "source": "./"}',
+                '{"name": "corpus-plugin", "source": "./", "relevance": {"topic": "T"}}',
+            )
+        },
+        ".claude-plugin/marketplace.json:5: [marketplace-schema]",
+        "signals",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FLAGGED_NEW))
+def test_flags_what_the_cli_reports_in_its_new_fields(tmp_path: Path, case: str) -> None:
+    overlay, expected, _ = FLAGGED_NEW[case]
+    found = [str(f) for f in validate.run(build(tmp_path, overlay))]
+    assert any(f.startswith(expected) for f in found), found
 
 
 @pytest.mark.parametrize("case", sorted(ACCEPTED))
 def test_accepts_what_the_cli_loads(tmp_path: Path, case: str) -> None:
     assert [str(f) for f in validate.run(build(tmp_path, ACCEPTED[case]))] == []
+
+
+def pinned_cli(tmp_path: Path, root: Path) -> str:
+    claude = ROOT / ".tools" / "node_modules" / ".bin" / "claude"
+    if not claude.exists():
+        need_server("Claude Code CLI", "run scripts/bootstrap.sh (npm installs it into .tools)")
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_"))}
+    done = subprocess.run(
+        [str(claude), "plugin", "validate", "--strict", "."],
+        cwd=root,
+        env=env | {"HOME": str(home), "CI": "true", "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("case", sorted(c for c in FLAGGED_NEW if FLAGGED_NEW[c][2]))
+def test_the_pinned_cli_reports_them_too(tmp_path: Path, case: str) -> None:
+    overlay, _, words = FLAGGED_NEW[case]
+    assert words in pinned_cli(tmp_path, build(tmp_path, overlay))
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "exec-form-hooks-also-for-skill-shell-lines",
+        "engines-and-network-hosts",
+        "marketplace-entry-with-relevance-and-manifest-keys",
+    ],
+)
+def test_the_pinned_cli_takes_the_new_fields(tmp_path: Path, case: str) -> None:
+    output = pinned_cli(tmp_path, build(tmp_path, ACCEPTED[case]))
+    own_checks = output.split("Plugin directory checks")[0]  # not the catalog's (README, icon)
+    assert "Validation passed" in output and "Found" not in own_checks, output

@@ -43,10 +43,17 @@ def group_problems(doc, path: tuple, group):
             yield Finding(doc.rel, where, "hooks-schema", message)
         elif kind == "command" and not isinstance(hook.get("command"), str):
             yield Finding(doc.rel, where, "hooks-schema", 'a command hook needs "command"')
+        elif kind == "command" and "args" in hook and not is_strings(hook["args"]):
+            message = '"args" (exec form: no shell) must be a list of strings'
+            yield Finding(doc.rel, where, "hooks-schema", message)
+
+
+def is_strings(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def hook_commands(doc):
-    """(line, command) of every command hook."""
+    """(line, command, args) of every command hook; args is None in shell form."""
     events = doc.data.get("hooks") if doc else None
     for event, groups in events.items() if isinstance(events, dict) else []:
         for gi, group in enumerate(groups if isinstance(groups, list) else []):
@@ -54,15 +61,19 @@ def hook_commands(doc):
             for hi, hook in enumerate(hooks if isinstance(hooks, list) else []):
                 command = hook.get("command") if isinstance(hook, dict) else None
                 if isinstance(command, str):
-                    yield doc.line("hooks", event, gi, "hooks", hi, "command"), command
+                    args = hook.get("args") if is_strings(hook.get("args")) else None
+                    yield doc.line("hooks", event, gi, "hooks", hi, "command"), command, args
 
 
 @rule(
     "hooks-command-path", "${CLAUDE_PLUGIN_ROOT} paths in hook commands must exist", scope="plugin"
 )
 def hooks_command_path(plugin: Plugin):
-    for line, command in hook_commands(plugin.hooks):
-        for target in re.findall(r"\$\{CLAUDE_PLUGIN_ROOT\}/([^\s'\"]+)", command):
+    for line, command, args in hook_commands(plugin.hooks):
+        targets = re.findall(r"\$\{CLAUDE_PLUGIN_ROOT\}/([^\s'\"]+)", command)
+        prefix = "${CLAUDE_PLUGIN_ROOT}/"  # exec form: one argument, spaces and all
+        targets += [a[len(prefix) :] for a in args or [] if a.startswith(prefix)]
+        for target in targets:
             if not exists(plugin.root / target):
                 message = f"${{CLAUDE_PLUGIN_ROOT}}/{target[:120]} does not exist"
                 yield Finding(plugin.hooks.rel, line, "hooks-command-path", message)
@@ -74,8 +85,8 @@ def hooks_command_path(plugin: Plugin):
     scope="plugin",
 )
 def hooks_unquoted_root(plugin: Plugin):
-    for line, command in hook_commands(plugin.hooks):
-        if re.search(r'(?<!")\$\{CLAUDE_PLUGIN_ROOT\}', command):
+    for line, command, args in hook_commands(plugin.hooks):
+        if args is None and re.search(r'(?<!")\$\{CLAUDE_PLUGIN_ROOT\}', command):
             message = (
                 f"{command[:120]!r}: quote the placeholder, "
                 '"${CLAUDE_PLUGIN_ROOT}/...", so that a path with a space stays one word'

@@ -90,6 +90,28 @@ def marketplace_schema(plugin: Plugin):
 
 
 @rule(
+    "marketplace-plugin-duplicate",
+    "the CLI refuses a marketplace that lists two plugins under one name",
+    scope="plugin",
+)
+def marketplace_duplicates(plugin: Plugin):
+    doc = plugin.marketplace
+    entries = doc.data.get("plugins") if doc else None
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            message = f"plugins[{index}].name {name[:80]!r} is also plugins[{seen[name]}]'s"
+            yield Finding(doc.rel, doc.line("plugins", index, "name"), doc_rule, message)
+        seen.setdefault(name, index)
+
+
+doc_rule = "marketplace-plugin-duplicate"
+
+
+@rule(
     "marketplace-name-reserved",
     "the CLI refuses marketplace names Anthropic reserves",
     scope="plugin",
