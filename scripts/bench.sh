@@ -15,7 +15,7 @@ trap 'scripts/servers.sh stop' EXIT
 scripts/servers.sh start
 # shellcheck disable=SC1091
 . "$SERVERS_DIR/env"
-.venv/bin/python scripts/bench.py "$@"
+.venv/bin/python scripts/bench "$@"
 echo
 echo "Read replicas (scripts/bench_replicas.py): stale reads, where reads go, round trips"
 .venv/bin/python scripts/bench_replicas.py

@@ -9,7 +9,7 @@ server's ReadyForQuery messages and the statements the client sent (Query and Pa
 `delay` (seconds, changeable while it runs) holds back every chunk from the server that
 long, so each round trip gains `delay` once: this kernel has no netem, and the relay stands
 in for a network. Bytes keep their order. The event loop sleeps in whole milliseconds, so
-measure what a delay really adds (bench.py does) rather than trusting the setting. TLS cannot
+measure what a delay really adds (scripts/bench/ does) rather than trusting the setting. TLS cannot
 be read: round trips are still counted (they need no parsing), the other counts stop.
 
     proxy = Proxy(upstream_host, upstream_port)

@@ -1,5 +1,5 @@
 """Round trips, counted at the wire: every taught app answers a warm read in one round trip
-and a write of one row in at most three (scripts/bench.py serves them; pgwire_proxy counts),
+and a write of one row in at most three (scripts/bench/ serves them; pgwire_proxy counts),
 and the transaction-pooler path is safe and leaves no prepared statement behind.
 
 Counts only: latency is measured by scripts/bench.sh and reported, never asserted here.

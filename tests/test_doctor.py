@@ -1,11 +1,13 @@
-"""db_doctor.py (skills/async-db-layer/scripts/): for every rule, the samples of
-tests/doctor_corpus/RULE/hit-*.txt (two at least) are found and the look-alikes miss-*.txt
-are not;
+"""db_doctor.py and the `doctor` package beside it (skills/async-db-layer/scripts/): for
+every rule, the samples of tests/doctor_corpus/RULE/hit-*.txt (two at least) are found and
+the look-alikes miss-*.txt are not;
 what the plugin's own references teach comes out clean; bad input exits 2 with a message."""
 
 from __future__ import annotations
 
+import ast
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,11 +17,13 @@ import snippets
 from conftest import PRODUCT, ROOT, load_script, materialize
 
 DOCTOR = PRODUCT / "db_doctor.py"
+CACHES = shutil.ignore_patterns("__pycache__")
 CORPUS = ROOT / "tests" / "doctor_corpus"
 SAMPLES = sorted(CORPUS.glob("*/*.txt"))
 
 
-doctor = load_script(DOCTOR, "db_doctor")
+doctor = load_script(DOCTOR, "db_doctor")  # puts its folder on the path: the package loads
+from doctor import sessions  # noqa: E402
 
 
 def rules_found(project: Path) -> list[str]:
@@ -106,17 +110,21 @@ def test_an_unreadable_file_exits_2() -> None:
     top = Path(tempfile.mkdtemp(prefix="doctor-"))  # a folder another user may enter
     try:
         top.chmod(0o755)
-        (top / "app.py").write_text("x = 1\n")
-        secret = top / "db.py"
+        project = top / "project"
+        project.mkdir(mode=0o755)
+        (project / "app.py").write_text("x = 1\n")
+        secret = project / "db.py"
         secret.write_text("y = 2\n")
         secret.chmod(0)
-        command = [sys.executable, str(DOCTOR), str(top)]
+        command = [sys.executable, str(DOCTOR), str(project)]
         if os.geteuid() == 0:  # root reads anything: run as nobody, with a copy of the script
-            script = top / "db_doctor.py"
-            shutil.copy(DOCTOR, script)
-            script.chmod(0o644)
+            tool = top / "tool"
+            shutil.copytree(DOCTOR.parent / "doctor", tool / "doctor", ignore=CACHES)
+            shutil.copy(DOCTOR, tool / "db_doctor.py")
+            for path in [tool, *tool.rglob("*")]:
+                path.chmod(0o755 if path.is_dir() else 0o644)
             command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
-            command += ["/usr/bin/python3", str(script), str(top)]
+            command += ["/usr/bin/python3", str(tool / "db_doctor.py"), str(project)]
         done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     finally:
         shutil.rmtree(top, ignore_errors=True)
@@ -139,17 +147,17 @@ def test_each_file_is_read_once_on_a_project_of_500_files(tmp_path: Path) -> Non
     for index in range(250):
         materialize_text(sample, tmp_path / f"pkg{index}")
     parses = []
-    original = doctor.ast.parse
+    original = ast.parse
 
     def counting(*args, **kwargs):
         parses.append(kwargs.get("filename"))
         return original(*args, **kwargs)
 
-    doctor.ast.parse = counting
+    ast.parse = counting
     try:
         findings, project = doctor.run(tmp_path)
     finally:
-        doctor.ast.parse = original
+        ast.parse = original
     assert len(project.python) == 500 and len(parses) == 500 == len(set(parses))
     assert len(findings) == 250
 
@@ -256,8 +264,8 @@ def test_any_file_content_is_read_without_an_error(text: str, name: str) -> None
 
 
 SESSIONS = st.sampled_from(["session", "db", "db_session", "self.session", "self.db_session"])
-SYNC = sorted(doctor.SYNC_METHODS)
-ASYNC = sorted(doctor.COROUTINES - doctor.SYNC_METHODS)
+SYNC = sorted(sessions.SYNC_METHODS)
+ASYNC = sorted(sessions.COROUTINES - sessions.SYNC_METHODS)
 
 
 @settings(max_examples=150, deadline=None)
@@ -270,7 +278,7 @@ def test_await_is_flagged_exactly_where_it_does_not_belong(receiver, method, awa
     head = "async def work(self, session, db, db_session, x):\n"
     body = f"{head}    await {receiver}.flush()\n    {call}\n"
     found = doctor_on({"app/db.py": engine, "app/work.py": body})
-    plain = method in doctor.SYNC_METHODS
+    plain = method in sessions.SYNC_METHODS
     assert ("awaited-sync-method" in found) is (plain and awaited), body
     assert ("unawaited-session-call" in found) is (not plain and not awaited), body
     name = other if other not in {"session", "db", "db_session", "s"} else "dao"

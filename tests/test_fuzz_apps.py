@@ -1,7 +1,7 @@
 """Every HTTP app the prompts teach, fuzzed from its own OpenAPI schema with schemathesis, on
 SQLite and PostgreSQL: no response is a 5xx, and none carries a secret (a password hash, or a
 password the request sent). The apps are served by uvicorn from the code the references hold
-(scripts/bench.py writes them out), with a few rows so that ids exist. Bounded: a fixed
+(scripts/bench/ writes them out), with a few rows so that ids exist. Bounded: a fixed
 number of generated requests per operation.
 """
 

@@ -164,7 +164,7 @@ CASES = {
         },
     ),
     "bang-brace": (
-        {"commands/hello.md": HELLO + "\nExample: !{bash ls -la src/}\n"},
+        {"commands/hello.md": HELLO + "\nChanges: !{git diff --stat}\n"},  # Gemini CLI's form
         ["commands/hello.md:12"],
         {"commands/hello.md": HELLO + "\n```bash\n# in an example block: !{not run}\n```\n"},
     ),
@@ -361,6 +361,15 @@ def nested(depth: int) -> str:
 
 ADVERSARIAL = {
     "symlink-loop": ({}, "skills/loop/SKILL.md:1: [file-unreadable]"),
+    "agents-linked-to-the-root-folder": ({}, "agents:1: [file-unreadable] a symlink to /"),
+    "hooks-path-too-long-for-the-file-system": (
+        {
+            ".claude-plugin/plugin.json": '{"name": "corpus-plugin", "hooks": "./'
+            + "h" * 5000
+            + '"}'
+        },
+        ": [file-unreadable] cannot be read: File name too long",
+    ),
     "deep-json": (
         {".claude-plugin/plugin.json": nested(100_000)},
         ".claude-plugin/plugin.json:1: [json-invalid]",
@@ -396,6 +405,9 @@ def test_adversarial_input_ends_in_a_clear_message(tmp_path: Path, case: str) ->
         (root / "skills" / "loop").mkdir()
         (root / "skills" / "loop" / "SKILL.md").symlink_to(root / "skills" / "loop" / "SKILL.md")
         (root / "skills" / "loop" / "again").symlink_to(root / "skills" / "loop")
+    if case == "agents-linked-to-the-root-folder":
+        shutil.rmtree(root / "agents")
+        (root / "agents").symlink_to("/")
     done = cli(root)  # the timeout of 10 s is the bound on a hang
     assert "Traceback" not in done.stderr, done.stderr[-2000:]
     assert done.returncode == 1, (done.stdout, done.stderr[-500:])
@@ -422,7 +434,34 @@ EXEC_HOOK = {
 }
 
 
+FRONTMATTER_THE_CLI_READS = {
+    "a-complex-key": "---\ndescription: Hi\n? [a, b]\n: value\n---\nBody\n",
+    "a-tab-after-a-colon": "---\ndescription:\tSay hello\nargument-hint:\t<name>\n---\nBody\n",
+    "a-date-as-description": "---\ndescription: 2024-01-01\n---\nBody\n",
+    "yes-as-text": "---\ndescription: yes\n---\nBody\n",
+    "a-null-key": "---\ndescription: Hi\n~: x\nnull: y\n---\nBody\n",
+    "a-plugins-own-keys": "---\ndescription: Hi\norigin: ported\ncapabilities: [a]\n---\nB\n",
+    "over-65536-characters": "---\ndescription: Hi\nnotes: " + "x" * 70_000 + "\n---\nBody\n",
+}
 ACCEPTED = {
+    **{f"frontmatter-{k}": {"commands/hello.md": v} for k, v in FRONTMATTER_THE_CLI_READS.items()},
+    "a-tool-named-in-bang-brace-notation": {
+        "commands/hello.md": HELLO + "\nCheck: !{bash ls -la src/}, then !{skill greet-user}\n"
+    },
+    "space-separated-allowed-tools": {
+        "commands/hello.md": edit(
+            HELLO,
+            "allowed-tools: Bash(git status:*), Read",
+            "allowed-tools: Bash(git status:*) Read Grep",
+        )
+    },
+    "basedir-and-skill-dir-links-from-a-reference": {
+        "skills/greet-user/references/more.md": "See [the skill]({baseDir}/SKILL.md) and "
+        "[again](${CLAUDE_SKILL_DIR}/SKILL.md).\n"
+    },
+    "subagent-type-as-the-agent-tool-folds-it": {
+        "commands/hello.md": HELLO + '\nsubagent_type: "Corpus-Plugin:Helper"\n'
+    },
     "no-manifest": {".claude-plugin/plugin.json": None},
     "manifest-without-license": {".claude-plugin/plugin.json": '{\n  "name": "corpus-plugin"\n}\n'},
     "tab-indented-yaml": {
@@ -495,7 +534,32 @@ ACCEPTED = {
 }
 
 # what the CLI of the pin reports too: overlay, the finding (path:line: [rule]), the CLI's words
+HOOKS_JSON = '{"hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": "true"}]}]}}'
 FLAGGED_NEW = {
+    "hooks-json-with-a-byte-order-mark": (
+        {"hooks/hooks.json": ("\ufeff" + HOOKS_JSON).encode("utf-8")},
+        "hooks/hooks.json:1: [json-invalid]",
+        "JSON Parse error",
+    ),
+    "agents-listing-a-folder": (
+        {
+            ".claude-plugin/plugin.json": edit(
+                MANIFEST, '"name"', '"agents": ["./agents"],\n  "name"'
+            )
+        },
+        ".claude-plugin/plugin.json:2: [component-path]",
+        'must end with ".md"',
+    ),
+    "hooks-path-out-of-the-plugin": (
+        {
+            ".claude-plugin/plugin.json": edit(
+                MANIFEST, '"name"', '"hooks": "../hooks.json",\n  "name"'
+            ),
+            "../hooks.json": HOOKS_JSON,
+        },
+        ".claude-plugin/plugin.json:2: [component-path]",
+        "path traversal",
+    ),
     "exec-form-args-not-a-list": (
         {
             "hooks/hooks.json": hooks().replace(
@@ -590,6 +654,7 @@ def test_the_pinned_cli_reports_them_too(tmp_path: Path, case: str) -> None:
 @pytest.mark.parametrize(
     "case",
     [
+        *(f"frontmatter-{k}" for k in FRONTMATTER_THE_CLI_READS),
         "exec-form-hooks-also-for-skill-shell-lines",
         "engines-and-network-hosts",
         "marketplace-entry-with-relevance-and-manifest-keys",

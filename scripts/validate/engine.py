@@ -39,7 +39,12 @@ def read_plugin(root: Path) -> Plugin:
 
 
 def read_json_file(plugin: Plugin, path: Path):
-    if not path.exists() and not path.is_symlink():
+    try:
+        if not path.exists() and not path.is_symlink():
+            return None
+    except OSError as exc:  # a name too long for the file system
+        message = f"cannot be read: {exc.strerror}; give a shorter path"
+        plugin.early.append(Finding(plugin.rel(path)[:200], 1, "file-unreadable", message))
         return None
     try:
         return read_json(path, plugin.rel(path))
@@ -50,18 +55,47 @@ def read_json_file(plugin: Plugin, path: Path):
 
 def prompt_paths(plugin: Plugin):
     root = plugin.root
-    for path in walk(root / "commands", ".md"):
+    for path in folder_files(plugin, root / "commands"):
         yield "command", path
     skills = root / "skills"
-    if skills.is_dir():
-        for folder in sorted(p for p in skills.iterdir() if p.is_dir() and not p.is_symlink()):
+    if skills.is_dir() and inside(plugin, skills):
+        for folder in sorted(p for p in skills.iterdir() if p.is_dir()):
+            if not inside(plugin, folder):
+                continue
             plugin.skill_folders.append(folder)
-            for path in walk(folder, ".md"):
+            for path in folder_files(plugin, folder):
                 yield ("skill" if path == folder / "SKILL.md" else "reference"), path
-    for path in walk(root / "agents", ".md"):
+    for path in folder_files(plugin, root / "agents"):
         yield "agent", path
-    for path in walk(root / "references", ".md"):
+    for path in folder_files(plugin, root / "references"):
         yield "reference", path
+
+
+def inside(plugin: Plugin, folder: Path) -> bool:
+    """A folder that is the plugin's own, or a symlink Claude Code follows to one that does not
+    hold the plugin (a link to / or to an ancestor would make every read walk the disk): the
+    second is reported once and not read."""
+    if not folder.is_symlink():
+        return True
+    target = folder.resolve()
+    if not target.is_dir() or plugin.root.resolve().is_relative_to(target):
+        message = f"a symlink to {target}, which holds the plugin itself: not read; link a folder"
+        plugin.early.append(Finding(plugin.rel(folder), 1, "file-unreadable", message))
+        return False
+    return True
+
+
+def folder_files(plugin: Plugin, folder: Path) -> list[Path]:
+    if not folder.is_dir() or not inside(plugin, folder):
+        return []
+    found = walk(folder, ".md", MAX_FILES)
+    if len(found) > MAX_FILES:
+        message = f"{len(found)} markdown files; only the first {MAX_FILES} are read"
+        plugin.early.append(Finding(plugin.rel(folder), 1, "file-unreadable", message))
+    return found[:MAX_FILES]
+
+
+MAX_FILES = 5000
 
 
 def read_prompt(plugin: Plugin, prompt: Prompt) -> bool:
@@ -84,6 +118,11 @@ def read_prompt(plugin: Plugin, prompt: Prompt) -> bool:
         plugin.early.append(finding(prompt.rel, exc))
         prompt.unparsed = exc.rule == "frontmatter-yaml"
         return exc.rule not in ("file-unreadable", "file-encoding")
+    except Exception as exc:  # never a traceback: an input this reader did not foresee
+        message = f"not read as Claude Code reads it ({type(exc).__name__}: {str(exc)[:120]})"
+        plugin.early.append(Finding(prompt.rel, 1, "frontmatter-yaml", message))
+        prompt.unparsed = True
+        return True
     if meta is not None and not isinstance(meta, dict):
         message = "frontmatter must be a mapping of keys to values; Claude Code ignores it"
         plugin.early.append(Finding(prompt.rel, 2, "frontmatter-yaml", message))

@@ -28,6 +28,7 @@ class Prompt:
     unparsed: bool = False  # a frontmatter Claude Code could not read (its keys are dropped)
     key_lines: dict[str, int] = field(default_factory=dict)
     body_start: int = 1  # file line where the body begins (as Claude Code splits it)
+    cache: dict = field(default_factory=dict, compare=False, repr=False)  # parsed once
 
     @property
     def name(self) -> str:
@@ -72,6 +73,7 @@ class Plugin:
     prompts: list[Prompt] = field(default_factory=list)
     skill_folders: list[Path] = field(default_factory=list)
     early: list[Finding] = field(default_factory=list)  # found while reading
+    _names: dict = field(default_factory=dict, compare=False, repr=False)  # built once
 
     def rel(self, path: Path) -> str:
         try:
@@ -80,7 +82,13 @@ class Plugin:
             return Path(path).as_posix()
 
     def names(self, kind: str) -> set[str]:
-        if kind == "workflow":  # workflows/NAME.js
-            folder = self.root / "workflows"
-            return {p.stem for p in folder.glob("*.js")} if folder.is_dir() else set()
-        return {p.name for p in self.prompts if p.kind == kind}
+        """The names Claude Code registers for one kind, indexed once (prompts are read
+        before any rule runs)."""
+        if kind not in self._names:
+            if kind == "workflow":  # workflows/NAME.js
+                folder = self.root / "workflows"
+                found = {p.stem for p in folder.glob("*.js")} if folder.is_dir() else set()
+            else:
+                found = {p.name for p in self.prompts if p.kind == kind}
+            self._names[kind] = found
+        return self._names[kind]

@@ -15,11 +15,40 @@ import yaml
 from .model import Finding, Json
 
 MAX_BYTES = 4 * 2**20
-MAX_FRONTMATTER = 65536  # the CLI does not parse a longer frontmatter of an untrusted plugin
+MAX_FRONTMATTER = 2**20  # Claude Code loads a frontmatter of 70,000 characters; read 1 MB
 # Claude Code's loader: frontmatter ends at the first `---` after the opening one, anywhere
 CLI_FRONTMATTER = re.compile(r"---\s*\n([\s\S]*?)---\s*\n?")
 LINE_FRONTMATTER = re.compile(r"---[ \t]*\r?\n([\s\S]*?)\r?\n---[ \t]*(\r?\n|$)")
 NEEDS_QUOTES = re.compile(r"[{}[\]*&#!|>%@`]|: ")
+
+
+class CoreLoader(yaml.SafeLoader):
+    """YAML as Claude Code's JavaScript reader takes it (the 1.2 core schema): true/false are
+    the only booleans, a date stays text, and a key that is a list or a mapping is read as
+    text rather than refused."""
+
+    def construct_mapping(self, node, deep=False):
+        for index, (key, value) in enumerate(node.value):
+            if isinstance(key, yaml.SequenceNode | yaml.MappingNode):
+                text = str(self.construct_object(key, deep=True))
+                text_node = yaml.ScalarNode("tag:yaml.org,2002:str", text, key.start_mark)
+                node.value[index] = (text_node, value)
+        return super().construct_mapping(node, deep=deep)
+
+
+CoreLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+CoreLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+for first in "yYnNoO":  # YAML 1.1's yes/no/on/off are text in 1.2
+    CoreLoader.yaml_implicit_resolvers[first] = [
+        (tag, regexp)
+        for tag, regexp in CoreLoader.yaml_implicit_resolvers.get(first, [])
+        if tag != "tag:yaml.org,2002:bool"
+    ]
 
 
 class Unreadable(Exception):
@@ -28,7 +57,7 @@ class Unreadable(Exception):
         self.line, self.rule, self.message = line, rule, message
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, keep_bom: bool = False) -> str:
     try:
         info = os.stat(path)
     except OSError as exc:
@@ -42,7 +71,8 @@ def read_text(path: Path) -> str:
     except OSError as exc:
         raise Unreadable(1, "file-unreadable", f"cannot read: {exc.strerror}") from None
     try:
-        return data.decode("utf-8").removeprefix("\ufeff")
+        text = data.decode("utf-8")
+        return text if keep_bom else text.removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         message = (
@@ -53,7 +83,13 @@ def read_text(path: Path) -> str:
 
 
 def read_json(path: Path, rel: str) -> Json:
-    text = read_text(path)
+    text = read_text(path, keep_bom=True)
+    if text.startswith("\ufeff"):
+        message = (
+            "starts with a UTF-8 byte order mark, which Claude Code's JSON reader refuses: the "
+            "whole plugin fails to load; save the file without it"
+        )
+        raise Unreadable(1, "json-invalid", message)
     if not text.strip():
         raise Unreadable(1, "json-invalid", "empty file; it must hold a JSON object")
     try:
@@ -76,8 +112,11 @@ def json_lines(text: str) -> dict[tuple, int]:
     json.loads has accepted)."""
     lines: dict[tuple, int] = {}
     stack: list[list] = []  # frames: [path, kind, index, key, expecting a key]
+    line, counted = 1, 0  # lines counted as the scan goes: one pass over the text
     for match in JSON_TOKEN.finditer(text):
-        token, line = match.group(0), text.count("\n", 0, match.start()) + 1
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
+        token = match.group(0)
         path: tuple = ()
         if stack:
             frame = stack[-1]
@@ -120,21 +159,47 @@ def parse_frontmatter(source: str) -> tuple[object, dict[str, int]]:
     """YAML as Claude Code reads it: as written, and if that fails once more with values that
     hold YAML syntax quoted and leading tabs made spaces. Unreadable when both fail."""
     if len(source) > MAX_FRONTMATTER:
-        raise Unreadable(
-            2, "frontmatter-yaml", "longer than 65536 characters; Claude Code skips it"
-        )
-    check_aliases(source)
+        message = f"{len(source)} characters: longer than this validator reads (1 MB)"
+        raise Unreadable(2, "frontmatter-yaml", message)
+    if deepest(source) > MAX_DEPTH:
+        message = f"nested more than {MAX_DEPTH} levels deep; flatten it"
+        raise Unreadable(2, "frontmatter-yaml", message)
+    if "&" in source or "*" in source:
+        check_aliases(source)
     try:
         return load(source)
-    except (yaml.YAMLError, RecursionError) as first:
+    except (yaml.YAMLError, RecursionError, TypeError, ValueError) as first:
         try:
             return load(quote_values(source))
-        except (yaml.YAMLError, RecursionError):
+        except (yaml.YAMLError, RecursionError, TypeError, ValueError):
             mark = getattr(first, "context_mark", None) or getattr(first, "problem_mark", None)
             problem = getattr(first, "problem", None) or "nested too deeply"
             line = mark.line + 2 if mark else 2
             message = f"not YAML Claude Code reads: {problem}"
             raise Unreadable(line, "frontmatter-yaml", message) from None
+
+
+MAX_DEPTH = 200
+
+
+def deepest(source: str) -> int:
+    """How deep [ and { nest outside quotes: bounded input for the YAML parser, whose time
+    and recursion grow with depth."""
+    depth = most = 0
+    quote = None
+    for char in source:
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            most = max(most, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        elif char == "\n":
+            quote = None
+    return most
 
 
 def check_aliases(source: str) -> None:
@@ -149,8 +214,13 @@ def check_aliases(source: str) -> None:
 
 
 def load(source: str) -> tuple[object, dict[str, int]]:
-    node = yaml.compose(source, Loader=yaml.SafeLoader)
-    data = yaml.safe_load(source)
+    """The data and the line of each top-level key, from one parse."""
+    loader = CoreLoader(source)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
     lines = {}
     if isinstance(node, yaml.MappingNode):
         for key, _ in node.value:
@@ -169,7 +239,8 @@ def quote_values(source: str) -> str:
             escaped = value.replace("\\", "\\\\").replace('"', '\\"')
             line = f'{match.group(1)}: "{escaped}"'
         out.append(line)
-    return re.sub(r"^\t+", lambda m: "  " * len(m.group(0)), "\n".join(out), flags=re.M)
+    spaced = re.sub(r"^\t+", lambda m: "  " * len(m.group(0)), "\n".join(out), flags=re.M)
+    return re.sub(r"^(\s*[^\s#:][^:\n]*):\t+", r"\1: ", spaced, flags=re.M)  # `key:<tab>value`
 
 
 def is_list(value: str) -> bool:
@@ -181,12 +252,15 @@ def is_list(value: str) -> bool:
         return False
 
 
-def walk(folder: Path, suffix: str) -> list[Path]:
-    """Files under `folder` (sorted), never following a symlinked folder (no loops)."""
+def walk(folder: Path, suffix: str, limit: int = 100_000) -> list[Path]:
+    """Files under `folder` (sorted), never following a symlinked folder (no loops); the walk
+    stops once it holds more than `limit` files (a folder linked to a large tree)."""
     found = []
     for top, dirs, files in os.walk(folder, followlinks=False):
         dirs.sort()
         found.extend(Path(top) / f for f in sorted(files) if f.endswith(suffix))
+        if len(found) > limit:
+            break
     return found
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import unicodedata
 from urllib.parse import unquote
 
 from ..facts import load
@@ -19,16 +20,25 @@ EVERY = ("command", "skill", "agent", "reference")
 READ_ONLY_GIT = re.compile(r"git (status|diff|log|show|branch|rev-parse|ls-files|remote)\b")
 
 
+def tokens(prompt: Prompt) -> list:
+    """The body parsed as CommonMark, once per prompt."""
+    if "tokens" not in prompt.cache:
+        from markdown_it import MarkdownIt
+
+        prompt.cache["tokens"] = MarkdownIt("commonmark").parse(prompt.body)
+    return prompt.cache["tokens"]
+
+
 def prose(prompt: Prompt) -> str:
     """The body with fenced blocks blanked (line numbers kept), unless they ask to be checked."""
-    from markdown_it import MarkdownIt
-
-    lines = prompt.body.split("\n")
-    for token in MarkdownIt("commonmark").parse(prompt.body):
-        if token.type == "fence" and token.map and "check=plugin" not in token.info:
-            for number in range(token.map[0], token.map[1]):
-                lines[number] = ""
-    return "\n".join(lines)
+    if "prose" not in prompt.cache:
+        lines = prompt.body.split("\n")
+        for token in tokens(prompt):
+            if token.type == "fence" and token.map and "check=plugin" not in token.info:
+                for number in range(token.map[0], token.map[1]):
+                    lines[number] = ""
+        prompt.cache["prose"] = "\n".join(lines)
+    return prompt.cache["prose"]
 
 
 def at(text: str, offset: int) -> int:
@@ -37,8 +47,14 @@ def at(text: str, offset: int) -> int:
 
 @rule("bang-brace", "!{...} is not Claude Code syntax; it reaches the model as text", kinds=EVERY)
 def bang_brace(plugin: Plugin, prompt: Prompt):
+    """`!{git diff}` (Gemini CLI's shell injection) never runs in Claude Code. `!{bash ...}`,
+    `!{Read ...}` or `!{skill ...}`, naming a tool first, is a notation some plugins use to
+    tell the model which tool to call: it reaches the model as meant, so it is not flagged."""
     text = prose(prompt)
-    for match in re.finditer(r"!\{", text):
+    tools = {t.lower() for t in (*load()["tools"], *load()["tool_aliases"])} | {"skill"}
+    for match in re.finditer(r"!\{\s*([A-Za-z_][\w-]*)?", text):
+        if (match.group(1) or "").lower() in tools:
+            continue
         message = (
             "'!{...}' is not Claude Code syntax and is sent to the model as text; to run a "
             "command before the prompt write !`command` and allow it in allowed-tools"
@@ -53,7 +69,7 @@ def bang_brace(plugin: Plugin, prompt: Prompt):
 )
 def bang_not_allowed(plugin: Plugin, prompt: Prompt):
     allowed = prompt.meta.get("allowed-tools") or []
-    allowed = split_tools(allowed) if isinstance(allowed, str) else [str(a) for a in allowed]
+    allowed = split_tools(allowed if isinstance(allowed, str) else [str(a) for a in allowed])
     text = prose(prompt)
     for match in re.finditer(r"(?<![\w`])!`([^`\n]+)`", text):
         command = match.group(1).strip()
@@ -111,18 +127,24 @@ def plugin_id(plugin: Plugin, prompt: Prompt):
             yield Finding(prompt.rel, at(text, match.start()), "plugin-id", message)
 
 
+def folded(name: str) -> str:
+    """How the Agent tool compares a subagent_type it does not find as written: NFKC, lower
+    case, without spaces, dashes and underscores (one match is taken, two are ambiguous)."""
+    return re.sub(r"[\s\-_\u2010-\u2015\u2212]+", "", unicodedata.normalize("NFKC", name).lower())
+
+
 @rule("subagent-type", "subagent_type must name an agent Claude Code has", kinds=EVERY)
 def subagent_type(plugin: Plugin, prompt: Prompt):
     text = prose(prompt)
     agents = plugin.names("agent")
+    available = [f"{plugin.name}:{a}" for a in sorted(agents)] + list(load()["builtin_agents"])
     ours = ", ".join(f"{plugin.name}:{a}" for a in sorted(agents)) or "none"
     for match in re.finditer(r"subagent_type\s*[:=]\s*[\"']([A-Za-z0-9_:.-]+)[\"']", text):
         value = match.group(1)
-        short = value.split(":", 1)[1] if value.startswith(plugin.name + ":") else None
-        if short in agents or (short is None and value in load()["builtin_agents"]):
-            continue
-        if short is None and ":" in value:
+        if ":" in value and not value.startswith(plugin.name + ":"):
             continue  # another plugin's agent: not ours to judge
+        if value in available or [folded(a) for a in available].count(folded(value)) == 1:
+            continue
         message = f"subagent_type {value!r} names no agent Claude Code has (ours: {ours})"
         yield Finding(prompt.rel, at(text, match.start()), "subagent-type", message)
 
@@ -152,19 +174,30 @@ def skill_reference(plugin: Plugin, prompt: Prompt):
                 yield Finding(prompt.rel, prompt.line_of(key), "skill-reference", message)
 
 
+def skill_dir(plugin: Plugin, prompt: Prompt):
+    """The skill folder a file belongs to (skills/NAME/...), or None."""
+    rel = plugin.rel(prompt.path).split("/")
+    return plugin.root / rel[0] / rel[1] if len(rel) > 2 and rel[0] == "skills" else None
+
+
 @rule("link-dangling", "relative links must point to a file of the plugin", kinds=EVERY)
 def link_dangling(plugin: Plugin, prompt: Prompt):
+    skill = skill_dir(plugin, prompt)
+    expanded = {"${CLAUDE_PLUGIN_ROOT}/": plugin.root}  # by Claude Code
+    if skill is not None:
+        expanded["${CLAUDE_SKILL_DIR}/"] = skill  # by Claude Code
+        expanded["{baseDir}/"] = skill  # by the model: the Skill tool names its base directory
     for line, href in links(prompt):
         href = unquote(href)
         base = prompt.path.parent
-        for variable, folder in (("CLAUDE_PLUGIN_ROOT", plugin.root), ("CLAUDE_SKILL_DIR", base)):
-            if href.startswith(f"${{{variable}}}/"):  # expanded by Claude Code
-                href, base = href.split("/", 1)[1], folder
-        if re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I) or href.startswith(("#", "/", "$")):
+        for prefix, folder in expanded.items():
+            if href.startswith(prefix):
+                href, base = href[len(prefix) :], folder
+        if re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I) or href.startswith(("#", "/", "$", "{")):
             continue
         target = href.split("#", 1)[0]
         if target and not exists(base / target):
-            folder = plugin.rel(prompt.path.parent) or "."
+            folder = plugin.rel(base) or "."
             message = f"link {href[:120]!r} points to nothing (links resolve from {folder}/)"
             yield Finding(prompt.rel, line, "link-dangling", message)
 
@@ -178,12 +211,19 @@ def link_absolute(plugin: Plugin, prompt: Prompt):
 
 
 def links(prompt: Prompt) -> list[tuple[int, str]]:
-    from markdown_it import MarkdownIt
-
+    """(line, href) of every link and image: the line the link itself is on, counting the
+    line breaks of its paragraph before it."""
     found = []
-    for token in MarkdownIt("commonmark").parse(prompt.body):
-        for child in token.children or [] if token.type == "inline" else []:
-            if child.type in ("link_open", "image"):
+    for token in tokens(prompt):
+        if token.type != "inline":
+            continue
+        line = token.map[0] + 1 if token.map else 1
+        for child in token.children or []:
+            if child.type in ("softbreak", "hardbreak"):
+                line += 1
+            elif child.type in ("link_open", "image"):
                 href = str(child.attrGet("href") or child.attrGet("src") or "")
-                found.append((token.map[0] + 1 if token.map else 1, href))
+                found.append((line, href))
+            elif child.type in ("text", "code_inline", "html_inline"):
+                line += child.content.count("\n")
     return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 
 from ..facts import load
@@ -36,12 +37,25 @@ def frontmatter_types(plugin: Plugin, prompt: Prompt):
         )
 
 
-@rule("frontmatter-unknown-key", "keys outside the loader's list are ignored")
+def folded_key(key: str) -> str:
+    return re.sub(r"[-_\s]", "", key.lower())
+
+
+@rule("frontmatter-unknown-key", "a key that looks like a known one misspelled is ignored")
 def unknown_keys(plugin: Plugin, prompt: Prompt):
+    """Claude Code ignores keys it does not know, so a plugin's own metadata (`origin`,
+    `capabilities`) is fine; a misspelling of a key it knows (`allowed_tools`, `descripton`)
+    silently loses that setting, and that is what is reported."""
     known = load()["frontmatter_keys"]
+    by_fold = {folded_key(k): k for k in known}
     for key in prompt.meta:
-        if key not in known:
-            message = f"unknown key {key!r}: Claude Code ignores it (a typo of a known key?)"
+        if key in known:
+            continue
+        meant = by_fold.get(folded_key(key))
+        close = difflib.get_close_matches(key.lower(), known, n=1, cutoff=0.85)
+        meant = meant or (close[0] if close else None)
+        if meant is not None:
+            message = f"unknown key {key!r}: Claude Code ignores it; did you mean {meant!r}?"
             yield Finding(prompt.rel, prompt.line_of(key), "frontmatter-unknown-key", message)
 
 
@@ -92,24 +106,31 @@ def tool_empty_pattern(plugin: Plugin, prompt: Prompt):
 def tool_entries(prompt: Prompt):
     for key in ("tools", "disallowedTools", "allowed-tools", "disallowed-tools"):
         value = prompt.meta.get(key)
-        items = split_tools(value) if isinstance(value, str) else value
-        for item in items if isinstance(items, list) else []:
-            yield key, str(item).strip()
+        values = [value] if isinstance(value, str) else value
+        if isinstance(values, list):
+            for item in split_tools([v for v in values if isinstance(v, str)]):
+                yield key, item
 
 
-def split_tools(value: str) -> list[str]:
-    """A comma list of tools, keeping commas inside Bash(...) patterns."""
-    items, depth, current = [], 0, ""
-    for char in value:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        depth = max(depth, 0)
-        if char == "," and depth == 0:
+def split_tools(value) -> list[str]:
+    """Tool names as Claude Code splits them: on commas and spaces outside the parentheses of
+    a pattern (`Bash(git diff:*)`), each string of a list alike."""
+    items = []
+    for text in [value] if isinstance(value, str) else value:
+        current, inside = "", False
+        for char in text or "":
+            if char in "()":
+                inside = char == "("
+                current += char
+            elif char in ", " and not inside:
+                if current.strip():
+                    items.append(current.strip())
+                current = ""
+            elif current or char.strip():
+                current += char
+        if current.strip():
             items.append(current.strip())
-            current = ""
-        else:
-            current += char
-    items.append(current.strip())
-    return [i for i in items if i]
+    return items
 
 
 @rule(

@@ -68,7 +68,19 @@ def component_paths(plugin: Plugin):
                 continue
             line = doc.line(key, index) if isinstance(value, list) else doc.line(key)
             target = plugin.root / item
-            if not exists(target):
+            if ".." in item.replace("\\", "/").split("/"):
+                message = f"{key}: {item[:120]} climbs out of the plugin; Claude Code refuses it"
+                yield Finding(doc.rel, line, "component-path", message)
+            elif not item.startswith("./") and key != "icon":
+                message = f'{key}: {item[:120]} must start with "./" (Claude Code refuses it)'
+                yield Finding(doc.rel, line, "component-path", message)
+            elif key == "agents" and not item.endswith(".md"):
+                message = (
+                    f"agents: {item[:120]} must name .md files (a folder fails to load): "
+                    "leave agents/ to be found on its own, or list each file"
+                )
+                yield Finding(doc.rel, line, "component-path", message)
+            elif not exists(target):
                 yield Finding(doc.rel, line, "component-path", f"{key}: {item} does not exist")
             elif key in ("commands", "agents") and target.is_file() and target.suffix != ".md":
                 message = f"{key}: {item} is not a .md file; Claude Code loads only markdown"

@@ -1,0 +1,115 @@
+"""Run both validators over the corpus, classify, and report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from . import classify, cli, corpus, ours
+
+
+def survey(cache: Path, only: str | None, jobs: int) -> dict:
+    folders, missing = corpus.folders(cache, only)
+    with ThreadPoolExecutor(jobs) as pool:
+        verdicts = list(pool.map(lambda f: cli.validate(f.path), folders))
+    rows = []
+    ours_seconds = 0.0
+    for folder, verdict in zip(folders, verdicts, strict=True):
+        found, seconds, crashed = ours.validate(folder.path)
+        ours_seconds += seconds
+        names = agent_names(folder.path)
+        flagged = {f.rel for f in found}
+        rows.append(
+            {
+                "repo": folder.repo,
+                "part": folder.part,
+                "folder": folder.path.relative_to(cache).as_posix(),
+                "cli_passed": verdict.passed,
+                "cli_seconds": round(verdict.seconds, 3),
+                "ours_seconds": round(seconds, 4),
+                "crashed": crashed,
+                "findings": [
+                    {
+                        "rel": f.rel,
+                        "line": f.line,
+                        "rule": f.rule,
+                        "message": f.message,
+                        "class": classify.classify(f.rel, verdict, names),
+                    }
+                    for f in found
+                ],
+                "missed": classify.missed(verdict, flagged),
+                "cli": [m.__dict__ for m in verdict.messages],
+            }
+        )
+    return {"missing": missing, "folders": rows}
+
+
+def agent_names(folder: Path) -> dict[str, str]:
+    from validate.engine import read_plugin
+
+    plugin = read_plugin(folder.resolve())
+    return {p.rel: p.name for p in plugin.prompts if p.kind == "agent"}
+
+
+def table(result: dict) -> str:
+    counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for row in result["folders"]:
+        for f in row["findings"]:
+            counts[(f["rule"], row["part"])][f["class"]] += 1
+    lines = [
+        "| rule | part | findings | reported | fails to load | loads fine |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for (rule, part), c in sorted(counts.items()):
+        total = sum(c.values())
+        lines.append(
+            f"| {rule} | {part} | {total} | {c[classify.REPORTED]} | {c[classify.FAILS]} "
+            f"| {c[classify.LOADS]} |"
+        )
+    rows = result["folders"]
+    for part in ("tuning", "held-out"):
+        mine = [r for r in rows if r["part"] == part]
+        lines.append(
+            f"\n{part}: {len(mine)} folders; CLI {sum(r['cli_seconds'] for r in mine):.1f} s, "
+            f"ours {sum(r['ours_seconds'] for r in mine):.1f} s; crashed "
+            f"{sum(1 for r in mine if r['crashed'])}; missed CLI errors "
+            f"{sum(len(r['missed']) for r in mine)}; slowest of ours "
+            f"{max((r['ours_seconds'] for r in mine), default=0):.2f} s"
+        )
+    if result["missing"]:
+        lines.append(f"not fetched: {', '.join(result['missing'])}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="survey")
+    parser.add_argument("verb", choices=["run", "show"])
+    parser.add_argument("rule", nargs="?")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/survey/trees"))
+    parser.add_argument("--json", type=Path, default=Path("/tmp/survey/result.json"))
+    parser.add_argument("--only")
+    parser.add_argument("--part", default="tuning")
+    parser.add_argument("--jobs", type=int, default=2)
+    options = parser.parse_args(argv)
+    if options.verb == "run":
+        result = survey(options.cache, options.only, options.jobs)
+        options.json.write_text(json.dumps(result, indent=1))
+        print(table(result))
+        return 0
+    result = json.loads(options.json.read_text())
+    for row in result["folders"]:
+        if row["part"] != options.part:
+            continue
+        for f in row["findings"]:
+            if f["rule"] == options.rule:
+                print(f"{row['folder']}/{f['rel']}:{f['line']}: [{f['class']}] {f['message']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

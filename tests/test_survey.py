@@ -1,0 +1,108 @@
+"""scripts/survey/: reading the CLI's report, classifying our findings by it, and finding the
+plugin folders of a repository (in-process, on text and folders written here)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from survey import classify, cli, corpus  # noqa: E402
+
+# the shape of `claude plugin validate --strict --profile directory .` (2.1.332), written here
+OUTPUT = """Validating marketplace manifest: {root}/.claude-plugin/marketplace.json
+
+✘ Found 1 error:
+
+  ❯ plugins[0].name: Duplicate plugin name "p" found in marketplace
+
+Validating skill: {root}/skills/broken/SKILL.md
+
+⚠ Found 1 warning:
+
+  ❯ frontmatter: No frontmatter block found. Add YAML frontmatter between --- delimiters.
+
+Provides:
+
+  ❯ skills: p:greet
+  ❯ commands: p:hello
+  ❯ agents: p:reviewer
+
+Hosts not read for: skills (1)
+
+Plugin directory checks for {root}. The plugin directory is the catalog ...
+
+⚠ Found 1 plugin directory warning:
+
+  ❯ .claude-plugin/plugin.json icon: No icon (ICON_MISSING). No icon found in the plugin.
+    Fix: Add a square PNG.
+
+ℹ Advice (does not change the verdict):
+
+  ❯ {root}/README.md: This README has no line that installs "p" from a marketplace.
+
+✘ Validation failed
+"""
+
+
+def verdict(tmp_path: Path) -> cli.Verdict:
+    return cli.parse(OUTPUT.format(root=tmp_path), tmp_path, 0.4)
+
+
+def test_the_report_is_read_per_file_with_its_level(tmp_path: Path) -> None:
+    found = verdict(tmp_path)
+    assert not found.passed
+    assert [(m.level, m.file, m.directory) for m in found.messages] == [
+        ("error", ".claude-plugin/marketplace.json", False),
+        ("warning", "skills/broken/SKILL.md", False),
+        ("warning", ".claude-plugin/plugin.json", True),
+    ]
+    assert found.provides == {"skills: p:greet", "commands: p:hello", "agents: p:reviewer"}
+
+
+def test_findings_are_classified_by_what_the_cli_does_with_their_file(tmp_path: Path) -> None:
+    found = verdict(tmp_path)
+    names = {"agents/review.md": "reviewer", "agents/gone.md": "gone"}
+    assert classify.classify("skills/broken/SKILL.md", found, names) == classify.REPORTED
+    assert classify.classify("commands/hello.md", found, names) == classify.LOADS
+    assert classify.classify("agents/review.md", found, names) == classify.LOADS  # by its name
+    assert classify.classify("agents/gone.md", found, names) == classify.FAILS
+    assert classify.classify("skills/other/SKILL.md", found, names) == classify.FAILS
+    # the directory's own checks (an icon) do not count as reporting a file's problem
+    assert classify.classify(".claude-plugin/plugin.json", found, names) == classify.LOADS
+    assert classify.missed(found, {"commands/hello.md"}) == [
+        '.claude-plugin/marketplace.json: plugins[0].name: Duplicate plugin name "p" found in '
+        "marketplace"
+    ]
+
+
+def test_plugin_folders_are_manifests_and_local_marketplace_sources(tmp_path: Path) -> None:
+    def manifest(folder: str, name: str, data: dict) -> None:
+        path = tmp_path / folder / ".claude-plugin" / name
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(data))
+
+    manifest("", "marketplace.json", {
+        "metadata": {"pluginRoot": "./plugins"},
+        "plugins": [
+            {"name": "a", "source": "./a"},
+            {"name": "b", "source": {"source": "github", "repo": "o/b"}},
+            {"name": "c", "source": "https://example.com/c.git"},
+            {"name": "d", "source": "../../outside"},
+        ],
+    })  # fmt: skip
+    (tmp_path / "plugins" / "a" / "commands").mkdir(parents=True)
+    manifest("tools/x", "plugin.json", {"name": "x"})
+    manifest("backups/2025/tools/x", "plugin.json", {"name": "x"})  # a copy: not surveyed
+    manifest("node_modules/y", "plugin.json", {"name": "y"})
+    found = [p.relative_to(tmp_path).as_posix() for p in corpus.plugin_folders(tmp_path)]
+    assert found == [".", "plugins/a", "tools/x"]
+
+
+def test_the_parts_are_disjoint_and_large_enough() -> None:
+    assert not set(corpus.TUNING) & set(corpus.HELD_OUT)
+    assert len(corpus.TUNING) + len(corpus.HELD_OUT) >= 15
+    assert len(corpus.HELD_OUT) >= 5
