@@ -3,6 +3,9 @@ directory`, read into messages (per file), what it loads, and its verdict."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import os
 import re
 import subprocess
@@ -36,7 +39,27 @@ class Verdict:
     output: str = ""
 
 
-def validate(folder: Path, timeout: float = 120) -> Verdict:
+def validate(folder: Path, timeout: float = 120, cache: Path | None = None) -> Verdict:
+    """The CLI's verdict on `folder`; with `cache`, its output is kept there per folder and
+    CLI version, so that a run after a change to our validator does not ask the CLI again."""
+    key = hashlib.sha256(f"{version()}:{folder}".encode()).hexdigest()
+    stored = None if cache is None else cache / f"{key}.json"
+    if stored is not None and stored.is_file():
+        kept = json.loads(stored.read_text(encoding="utf-8"))
+        return parse(kept["output"], folder, kept["seconds"])
+    found = run_cli(folder, timeout)
+    if stored is not None:
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        stored.write_text(json.dumps({"output": found.output, "seconds": found.seconds}))
+    return found
+
+
+@functools.cache
+def version() -> str:
+    return subprocess.run([str(CLAUDE), "--version"], capture_output=True, text=True).stdout
+
+
+def run_cli(folder: Path, timeout: float) -> Verdict:
     with tempfile.TemporaryDirectory() as home:
         started = time.perf_counter()
         try:

@@ -14,8 +14,9 @@ from . import classify, cli, corpus, ours
 
 def survey(cache: Path, only: str | None, jobs: int) -> dict:
     folders, missing = corpus.folders(cache, only)
+    kept = cache.parent / "cli-verdicts"
     with ThreadPoolExecutor(jobs) as pool:
-        verdicts = list(pool.map(lambda f: cli.validate(f.path), folders))
+        verdicts = list(pool.map(lambda f: cli.validate(f.path, cache=kept), folders))
     rows = []
     ours_seconds = 0.0
     for folder, verdict in zip(folders, verdicts, strict=True):
