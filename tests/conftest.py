@@ -164,10 +164,10 @@ def find_python(version: str) -> str | None:
 def postgres_admin(*statements: str) -> None:
     """Run each statement on the `postgres` database of the server in TEST_POSTGRES_URL,
     outside a transaction (CREATE DATABASE needs that)."""
-    import bench
+    from bench.serve import admin
     from sqlalchemy.engine import make_url
 
-    bench.admin(make_url(os.environ["TEST_POSTGRES_URL"]), *statements)
+    admin(make_url(os.environ["TEST_POSTGRES_URL"]), *statements)
 
 
 def database_url(backend: str, tmp_path: Path, name: str) -> str:

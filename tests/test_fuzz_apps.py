@@ -15,6 +15,7 @@ import bench
 import httpx
 import pytest
 import schemathesis
+from bench.serve import run_in, start_server
 from conftest import database_url, postgres_admin
 from hypothesis import HealthCheck, Phase, given, settings
 
@@ -46,8 +47,8 @@ def test_no_server_error_and_no_secret(tmp_path: Path, app, backend: str) -> Non
     url = database_url(backend, tmp_path, name)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DATABASE_URL"))}
     env |= {"DATABASE_URL": url, "PYTHONPATH": str(folder)}
-    bench.run_in(str(folder), app.create_tables, env)
-    process, base = bench.start_server(module, str(folder), env)
+    run_in(str(folder), app.create_tables, env)
+    process, base = start_server(module, str(folder), env)
     seen = {"cases": 0, "by_status": {}}
     try:
         for n in range(3):  # rows to find, update and delete

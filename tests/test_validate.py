@@ -272,6 +272,11 @@ CASES = {
         [".claude-plugin/marketplace.json:2"],
         {".claude-plugin/marketplace.json": market(name="claude-plugins-unofficial-db")},
     ),
+    "plugin-name-reserved": (
+        {".claude-plugin/plugin.json": MANIFEST.replace('"corpus-plugin"', '"claude-corpus"')},
+        [".claude-plugin/plugin.json:2"],
+        {".claude-plugin/plugin.json": MANIFEST.replace('"corpus-plugin"', '"corpus-for-claude"')},
+    ),
     "marketplace-plugin-duplicate": (
         {".claude-plugin/marketplace.json": market(source="./skills")},
         [".claude-plugin/marketplace.json:6"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 
 import jsonschema
@@ -121,6 +122,50 @@ def marketplace_duplicates(plugin: Plugin):
 
 
 doc_rule = "marketplace-plugin-duplicate"
+
+
+MARKS = ("claude", "anthropic", "anthropics")
+
+
+def anthropic_name(name: str) -> str | None:
+    """Why the CLI refuses a plugin name as one of Anthropic's own (its rule, 2.1.332): it
+    starts with claude-, anthropic-, anthropics- or cc-plugin-, is one of those marks or
+    claude-code or claude-mods, or puts "official" beside claude or anthropic; None if not."""
+    words = [w for w in re.split(r"[^a-z0-9]+", name.lower()) if w]
+    whole = "".join(words)
+    if not words:
+        return None
+    if words[0] in MARKS or words[:2] == ["cc", "plugin"] or whole.startswith("ccplugin"):
+        return "starts with " + ("cc-plugin" if words[0] == "cc" else words[0])
+    if whole in {*MARKS, "claudecode", "claudemods"}:
+        return "is one of Anthropic's names"
+    for left, right in zip(words, words[1:], strict=False):
+        if {left, right} & {"claude", "anthropic"} and {left, right} & {"official"}:
+            return 'puts "official" beside ' + (left if left != "official" else right)
+    return None
+
+
+@rule(
+    "plugin-name-reserved",
+    "the CLI refuses a plugin name that passes as one of Anthropic's own",
+    scope="plugin",
+)
+def plugin_name_reserved(plugin: Plugin):
+    places = []
+    if plugin.manifest is not None and isinstance(plugin.manifest.data.get("name"), str):
+        places.append((plugin.manifest, ("name",), plugin.manifest.data["name"]))
+    entries = plugin.marketplace.data.get("plugins") if plugin.marketplace else None
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            places.append((plugin.marketplace, ("plugins", index, "name"), entry["name"]))
+    for doc, path, name in places:
+        why = anthropic_name(name)
+        if why is not None:
+            message = (
+                f"plugin name {name[:80]!r} {why}: Claude Code reserves it for Anthropic's own "
+                "plugins and refuses it; name it for what it does"
+            )
+            yield Finding(doc.rel, doc.line(*path), "plugin-name-reserved", message)
 
 
 @rule(
