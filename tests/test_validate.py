@@ -446,9 +446,36 @@ FRONTMATTER_THE_CLI_READS = {
     "yes-as-text": "---\ndescription: yes\n---\nBody\n",
     "a-null-key": "---\ndescription: Hi\n~: x\nnull: y\n---\nBody\n",
     "a-plugins-own-keys": "---\ndescription: Hi\norigin: ported\ncapabilities: [a]\n---\nB\n",
+    "a-short-word-near-a-key": "---\ndescription: Hi\ncommand: hello\n---\nBody\n",
     "over-65536-characters": "---\ndescription: Hi\nnotes: " + "x" * 70_000 + "\n---\nBody\n",
 }
 ACCEPTED = {
+    "manifest-fields-the-cli-takes": {
+        ".claude-plugin/plugin.json": json.dumps(
+            {
+                "name": "corpus-plugin",
+                "author": {"name": "N", "email": "", "url": ""},
+                "mcpServers": [],
+                "description": "d" * 1500,
+            }
+        )
+    },
+    "a-marketplace-of-skill-sets-without-plugin-json": {
+        ".claude-plugin/plugin.json": None,
+        ".claude-plugin/marketplace.json": json.dumps(
+            {
+                "name": "corpus-market",
+                "owner": {"name": "o"},
+                "plugins": [
+                    {"name": "set-one", "source": "./", "strict": False, "skills": ["./skills"]},
+                    {"name": "set-two", "source": "./", "strict": False},
+                ],
+            }
+        ),
+    },
+    "a-citation-in-brackets-is-no-link": {
+        "commands/hello.md": HELLO + "\nAs shown [1](Juzek, 2024) and [2](see below).\n"
+    },
     **{f"frontmatter-{k}": {"commands/hello.md": v} for k, v in FRONTMATTER_THE_CLI_READS.items()},
     "a-tool-named-in-bang-brace-notation": {
         "commands/hello.md": HELLO + "\nCheck: !{bash ls -la src/}, then !{skill greet-user}\n"

@@ -22,7 +22,7 @@ LINE_FRONTMATTER = re.compile(r"---[ \t]*\r?\n([\s\S]*?)\r?\n---[ \t]*(\r?\n|$)"
 NEEDS_QUOTES = re.compile(r"[{}[\]*&#!|>%@`]|: ")
 
 
-class CoreLoader(yaml.SafeLoader):
+class CoreLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when there
     """YAML as Claude Code's JavaScript reader takes it (the 1.2 core schema): true/false are
     the only booleans, a date stays text, and a key that is a list or a mapping is read as
     text rather than refused."""

@@ -33,6 +33,8 @@ def fences(body: str) -> list[tuple[int, int, str]]:
     found, start, marker, info = [], None, "", ""
     lines = body.split("\n")
     for number, line in enumerate(lines):
+        if "``" not in line and "~~" not in line:  # no fence on this line: most lines
+            continue
         match = FENCE.match(line)
         if start is None:
             if match and not (match.group(1)[0] == "`" and "`" in match.group(2)):
@@ -142,9 +144,16 @@ PLUGIN_PATH = re.compile(r"\$\{CLAUDE_PLUGIN_ROOT\}/([^\s`'\")\]>]{1,4096})")
 @rule("plugin-id", "plugin:NAME must name an agent, skill or command of the plugin", kinds=EVERY)
 def plugin_id(plugin: Plugin, prompt: Prompt):
     text = prose(prompt)
+    if f"{plugin.name}:" not in text:
+        return
     every = set().union(*(plugin.names(k) for k in ("agent", "skill", "command", "workflow")))
     pattern = rf"(?<![\w/-]){re.escape(plugin.name)}:([A-Za-z0-9_-]+)"
+    # the names skill-reference and subagent-type report: each problem is reported once
+    owned = {m.start(1) for m in re.finditer(r"\bSkill\(([a-z0-9:-]+)\)", text)}
+    owned |= {m.start(1) for m in SUBAGENT.finditer(text)}
     for match in re.finditer(pattern, text):
+        if match.start() in owned:
+            continue
         if match.group(1) not in every:
             message = f"{match.group(0)} names no agent, skill or command of this plugin"
             yield Finding(prompt.rel, at(text, match.start()), "plugin-id", message)
@@ -156,13 +165,18 @@ def folded(name: str) -> str:
     return re.sub(r"[\s\-_\u2010-\u2015\u2212]+", "", unicodedata.normalize("NFKC", name).lower())
 
 
+SUBAGENT = re.compile(r"subagent_type\s*[:=]\s*[\"']([A-Za-z0-9_:.-]+)[\"']")
+
+
 @rule("subagent-type", "subagent_type must name an agent Claude Code has", kinds=EVERY)
 def subagent_type(plugin: Plugin, prompt: Prompt):
     text = prose(prompt)
+    if "subagent_type" not in text:
+        return
     agents = plugin.names("agent")
     available = [f"{plugin.name}:{a}" for a in sorted(agents)] + list(load()["builtin_agents"])
     ours = ", ".join(f"{plugin.name}:{a}" for a in sorted(agents)) or "none"
-    for match in re.finditer(r"subagent_type\s*[:=]\s*[\"']([A-Za-z0-9_:.-]+)[\"']", text):
+    for match in SUBAGENT.finditer(text):
         value = match.group(1)
         if ":" in value and not value.startswith(plugin.name + ":"):
             continue  # another plugin's agent: not ours to judge
@@ -235,7 +249,8 @@ def link_absolute(plugin: Plugin, prompt: Prompt):
 
 CODE_SPAN = re.compile(r"(`+)(?!`)[\s\S]*?(?<!`)\1(?!`)")
 LINK = re.compile(
-    r"\]\(\s*(?:<([^>\n]*)>|([^\s()]*(?:\([^\s()]*\)[^\s()]*)*))"  # [text](dest "title")
+    r"\]\(\s*(?:<([^>\n]*)>|([^\s()]*(?:\([^\s()]*\)[^\s()]*)*))"  # [text](dest
+    r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"  # "title")
     r"|^[ ]{0,3}\[[^\]\n]+\]:[ \t]*<?([^\s>]+)",  # [label]: dest
     re.M,
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 
 from ..facts import load
@@ -37,6 +36,31 @@ def frontmatter_types(plugin: Plugin, prompt: Prompt):
         )
 
 
+def misspelt(key: str, by_fold: dict[str, str]) -> str | None:
+    """The known key one typing slip away (a letter left out, added, changed or two swapped),
+    for keys of eight letters or more: shorter ones are more often words of their own
+    (`command` is not `commands`)."""
+    if len(key) < 8:
+        return None
+    for fold, known in by_fold.items():
+        if abs(len(fold) - len(key)) <= 1 and slips(key, fold) <= 1:
+            return known
+    return None
+
+
+def slips(a: str, b: str) -> int:
+    """Edit distance with swaps of neighbours (optimal string alignment), capped at 2."""
+    rows = [list(range(len(b) + 1))]
+    for i, x in enumerate(a, 1):
+        row = [i]
+        for j, y in enumerate(b, 1):
+            row.append(min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (x != y)))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return min(rows[-1][-1], 2)
+
+
 def folded_key(key: str) -> str:
     return re.sub(r"[-_\s]", "", key.lower())
 
@@ -51,9 +75,7 @@ def unknown_keys(plugin: Plugin, prompt: Prompt):
     for key in prompt.meta:
         if key in known:
             continue
-        meant = by_fold.get(folded_key(key))
-        close = difflib.get_close_matches(key.lower(), known, n=1, cutoff=0.85)
-        meant = meant or (close[0] if close else None)
+        meant = by_fold.get(folded_key(key)) or misspelt(folded_key(key), by_fold)
         if meant is not None:
             message = f"unknown key {key!r}: Claude Code ignores it; did you mean {meant!r}?"
             yield Finding(prompt.rel, prompt.line_of(key), "frontmatter-unknown-key", message)

@@ -194,7 +194,12 @@ def marketplace_sources(plugin: Plugin):
         if not source.startswith("./") or not exists(target):
             message = f"plugins[{index}].source {source[:80]!r} is no folder of this repository"
             yield Finding(doc.rel, line, "marketplace-source", message)
-        elif target.resolve() == plugin.root.resolve() and entry.get("name") != plugin.name:
+        elif (
+            target.resolve() == plugin.root.resolve()
+            and plugin.manifest is not None  # without plugin.json the entry is the manifest
+            and entry.get("strict") is not False  # entries that each pick parts of the folder
+            and entry.get("name") != plugin.name
+        ):
             message = (
                 f"plugins[{index}].name {entry.get('name')!r} differs from plugin.json's "
                 f"name {plugin.name!r}"

@@ -32,5 +32,12 @@ def agent_name_duplicate(plugin: Plugin):
 def skill_folder(plugin: Plugin):
     for folder in plugin.skill_folders:
         if not (folder / "SKILL.md").is_file():
+            nested = sorted(p.parent.name for p in folder.glob("*/SKILL.md"))
             message = "a skill folder without SKILL.md; Claude Code does not load it"
+            if nested:
+                message = (
+                    f"holds skills one level down ({', '.join(nested[:3])}"
+                    f"{', ...' if len(nested) > 3 else ''}): Claude Code loads only "
+                    "skills/NAME/SKILL.md, so none of them loads; move them up"
+                )
             yield Finding(plugin.rel(folder), 1, "skill-folder", message)
