@@ -473,6 +473,9 @@ ACCEPTED = {
             }
         ),
     },
+    "a-skill-template-links-where-it-is-copied": {
+        "skills/greet-user/templates/README.md": "See [the license](LICENSE).\n"
+    },
     "a-citation-in-brackets-is-no-link": {
         "commands/hello.md": HELLO + "\nAs shown [1](Juzek, 2024) and [2](see below).\n"
     },

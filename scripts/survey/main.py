@@ -12,9 +12,9 @@ from pathlib import Path
 from . import classify, cli, corpus, ours
 
 
-def survey(cache: Path, only: str | None, jobs: int) -> dict:
+def survey(cache: Path, only: str | None, jobs: int, fresh: bool = False) -> dict:
     folders, missing = corpus.folders(cache, only)
-    kept = cache.parent / "cli-verdicts"
+    kept = None if fresh else cache.parent / "cli-verdicts"
     with ThreadPoolExecutor(jobs) as pool:
         verdicts = list(pool.map(lambda f: cli.validate(f.path, cache=kept), folders))
     rows = []
@@ -96,9 +96,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--only")
     parser.add_argument("--part", default="tuning")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--fresh", action="store_true", help="ask the CLI again (timing)")
     options = parser.parse_args(argv)
     if options.verb == "run":
-        result = survey(options.cache, options.only, options.jobs)
+        result = survey(options.cache, options.only, options.jobs, options.fresh)
         options.json.write_text(json.dumps(result, indent=1))
         print(table(result))
         return 0

@@ -217,9 +217,14 @@ def skill_dir(plugin: Plugin, prompt: Prompt):
     return plugin.root / rel[0] / rel[1] if len(rel) > 2 and rel[0] == "skills" else None
 
 
+COPIED = {"templates", "assets"}  # a skill's files for the output: links resolve where copied
+
+
 @rule("link-dangling", "relative links must point to a file of the plugin", kinds=EVERY)
 def link_dangling(plugin: Plugin, prompt: Prompt):
     skill = skill_dir(plugin, prompt)
+    if skill is not None and COPIED & set(prompt.path.relative_to(skill).parts[:-1]):
+        return
     expanded = {"${CLAUDE_PLUGIN_ROOT}/": plugin.root}  # by Claude Code
     if skill is not None:
         expanded["${CLAUDE_SKILL_DIR}/"] = skill  # by Claude Code
