@@ -699,3 +699,17 @@ def test_the_pinned_cli_takes_the_new_fields(tmp_path: Path, case: str) -> None:
     output = pinned_cli(tmp_path, build(tmp_path, ACCEPTED[case]))
     own_checks = output.split("Plugin directory checks")[0]  # not the catalog's (README, icon)
     assert "Validation passed" in output and "Found" not in own_checks, output
+
+
+def test_a_link_is_reported_on_its_own_line(tmp_path: Path) -> None:
+    """Inside a paragraph, a list item or after a code span, the line is the link's, not the
+    first line of its block."""
+    body = (
+        "\nA paragraph that runs\nover lines, with `[x](code.md)` in code\nand [a link](gone-1.md)"
+        " here.\n\n- an item\n  that wraps to [another](gone-2.md)\n\n"
+        "```\n[x](in-a-fence.md)\n```\n[label]: gone-3.md\n"
+    )
+    found = validate.run(build(tmp_path, {"commands/hello.md": HELLO + body}))
+    start = HELLO.count("\n") + 1  # the blank line that opens `body`
+    lines = {f.message.split("'")[1]: f.line - start for f in found if f.rule == "link-dangling"}
+    assert lines == {"gone-1.md": 3, "gone-2.md": 6, "gone-3.md": 11}, lines
