@@ -103,6 +103,8 @@ def test_plugin_folders_are_manifests_and_local_marketplace_sources(tmp_path: Pa
 
 
 def test_the_parts_are_disjoint_and_large_enough() -> None:
-    assert not set(corpus.TUNING) & set(corpus.HELD_OUT)
-    assert len(corpus.TUNING) + len(corpus.HELD_OUT) >= 15
+    parts = [set(corpus.TUNING), set(corpus.SEEN), set(corpus.HELD_OUT)]
+    assert sum(map(len, parts)) == len(set().union(*parts)) >= 15
     assert len(corpus.HELD_OUT) >= 5
+    assert corpus.part_of("laurigates/claude-plugins") == "held-out"
+    assert corpus.part_of("zxkane/aws-skills") == "seen"

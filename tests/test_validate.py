@@ -454,6 +454,8 @@ ACCEPTED = {
         ".claude-plugin/plugin.json": json.dumps(
             {
                 "name": "corpus-plugin",
+                "keywords": ["db", "db"],
+                "commands": {"hello": {"source": "./commands/hello.md", "description": "d"}},
                 "author": {"name": "N", "email": "", "url": ""},
                 "mcpServers": [],
                 "description": "d" * 1500,
@@ -478,6 +480,9 @@ ACCEPTED = {
     },
     "a-citation-in-brackets-is-no-link": {
         "commands/hello.md": HELLO + "\nAs shown [1](Juzek, 2024) and [2](see below).\n"
+    },
+    "a-footnote-is-no-link-definition": {
+        "commands/hello.md": HELLO + '\nClaimed.[^8]\n\n[^8]: ["10 Ways"](https://example.com).\n'
     },
     **{f"frontmatter-{k}": {"commands/hello.md": v} for k, v in FRONTMATTER_THE_CLI_READS.items()},
     "a-tool-named-in-bang-brace-notation": {
@@ -571,6 +576,16 @@ ACCEPTED = {
 # what the CLI of the pin reports too: overlay, the finding (path:line: [rule]), the CLI's words
 HOOKS_JSON = '{"hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": "true"}]}]}}'
 FLAGGED_NEW = {
+    "a-hook-event-outside-hooks": (
+        {"hooks/hooks.json": '{\n  "PreToolUse": [{"hooks": []}],\n  "hooks": {}\n}\n'},
+        "hooks/hooks.json:2: [hooks-schema]",
+        "outside the",
+    ),
+    "author-as-a-string": (
+        {".claude-plugin/plugin.json": edit(MANIFEST, '{"name": "maintainers"}', '"maintainers"')},
+        ".claude-plugin/plugin.json:5: [manifest-schema]",
+        "expected object, received string",
+    ),
     "hooks-json-with-a-byte-order-mark": (
         {"hooks/hooks.json": ("\ufeff" + HOOKS_JSON).encode("utf-8")},
         "hooks/hooks.json:1: [json-invalid]",

@@ -73,7 +73,7 @@ def table(result: dict) -> str:
             f"| {c[classify.LOADS]} |"
         )
     rows = result["folders"]
-    for part in ("tuning", "held-out"):
+    for part in ("tuning", "seen", "held-out"):
         mine = [r for r in rows if r["part"] == part]
         lines.append(
             f"\n{part}: {len(mine)} folders; CLI {sum(r['cli_seconds'] for r in mine):.1f} s, "

@@ -10,6 +10,7 @@ from ..read import exists
 from . import rule
 
 HOOK_TYPES = ("command", "prompt", "agent", "http")
+GUARDS = ("PreToolUse", "PermissionRequest", "PreSkillShellCommand")  # events that can refuse
 
 
 @rule("hooks-schema", "hook events, matchers and hooks as the CLI loads them", scope="plugin")
@@ -17,7 +18,16 @@ def hooks_schema(plugin: Plugin):
     doc = plugin.hooks
     if doc is None:
         return
+    for key, value in doc.data.items():
+        if key in GUARDS and value:  # the CLI refuses the guard events only
+            message = (
+                f'{key} is declared at the top level, outside "hooks": Claude Code refuses the '
+                'file, and the permissions it guards are not applied; move it into {"hooks": {}}'
+            )
+            yield Finding(doc.rel, doc.line(key), "hooks-schema", message)
     events = doc.data.get("hooks")
+    if events is None and "modules" in doc.data:
+        return  # hooks modules only
     if not isinstance(events, dict):
         yield Finding(doc.rel, 1, "hooks-schema", 'needs {"hooks": {"EventName": [...]}}')
         return
