@@ -8,8 +8,8 @@ import re
 import pytest
 from conftest import ROOT
 from validate.read import parse_frontmatter, split_frontmatter
-from validate.rules.body import bash_allowed
 from validate.rules.frontmatter import split_tools
+from validate.shell_lines import bash_allowed
 
 # command -> how many shell commands its body names at least (the extraction finds them)
 COMMANDS = {"setup-database": 8, "db-doctor": 1}

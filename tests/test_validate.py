@@ -169,7 +169,7 @@ CASES = {
         {"commands/hello.md": HELLO + "\n```bash\n# in an example block: !{not run}\n```\n"},
     ),
     "bang-not-allowed": (
-        {"commands/hello.md": HELLO + "\nFiles: !`ls -la`\n"},
+        {"commands/hello.md": HELLO + "\nNotes: !`touch notes.md`\n"},
         ["commands/hello.md:12"],
         {"commands/hello.md": HELLO + "\nChanges: !`git diff --stat`\n"},
     ),

@@ -6,7 +6,6 @@ with `check=plugin` (```bash check=plugin)."""
 from __future__ import annotations
 
 import bisect
-import fnmatch
 import re
 import unicodedata
 from urllib.parse import unquote
@@ -14,11 +13,11 @@ from urllib.parse import unquote
 from ..facts import load
 from ..model import Finding, Plugin, Prompt
 from ..read import exists
+from ..shell_lines import refusal
 from . import rule
 from .frontmatter import split_tools
 
 EVERY = ("command", "skill", "agent", "reference")
-READ_ONLY_GIT = re.compile(r"git (status|diff|log|show|branch|rev-parse|ls-files|remote)\b")
 
 
 FENCE = re.compile(r"^[ \t]*(?:>[ \t]?)*[ \t]*(`{3,}|~{3,})(.*)$")
@@ -89,38 +88,26 @@ def bang_brace(plugin: Plugin, prompt: Prompt):
 
 @rule(
     "bang-not-allowed",
-    "!`cmd` runs only with an allowed-tools entry (read-only git needs none)",
+    "!`cmd` that is not read-only runs only with an allowed-tools entry for it",
     kinds=("command", "skill"),
 )
 def bang_not_allowed(plugin: Plugin, prompt: Prompt):
+    """Claude Code runs a `!` line's read-only commands (ls, cat, find, git status, ...)
+    without asking; anything else needs an allowed-tools entry, or the prompt fails to
+    expand (shell_lines.py; measured against the pinned CLI)."""
     allowed = prompt.meta.get("allowed-tools") or []
     allowed = split_tools(allowed if isinstance(allowed, str) else [str(a) for a in allowed])
     text = prose(prompt)
     for match in re.finditer(r"(?<![\w`])!`([^`\n]+)`", text):
         command = match.group(1).strip()
-        if READ_ONLY_GIT.match(command) or bash_allowed(command, allowed):
+        reason = refusal(command, allowed)
+        if reason is None:
             continue
         message = (
-            f"!`{command[:80]}` runs before the prompt but allowed-tools has no Bash entry "
-            f"that permits it; add Bash({command.split()[0][:40]}:*)"
+            f"!`{command[:80]}` stops the prompt: Claude Code asks before running it "
+            f"({reason}) and allowed-tools has no Bash entry that permits it"
         )
         yield Finding(prompt.rel, at(text, match.start()), "bang-not-allowed", message)
-
-
-def bash_allowed(command: str, allowed: list[str]) -> bool:
-    for entry in allowed:
-        if entry == "Bash":
-            return True
-        match = re.fullmatch(r"Bash\((.*)\)", entry, re.S)
-        if not match:
-            continue
-        pattern = match.group(1)
-        prefix = pattern[:-2] if pattern.endswith(":*") else None
-        if prefix is not None and (command == prefix or command.startswith(prefix + " ")):
-            return True
-        if fnmatch.fnmatchcase(command, pattern):
-            return True
-    return False
 
 
 @rule("plugin-root-path", "${CLAUDE_PLUGIN_ROOT}/path must exist in the plugin", kinds=EVERY)
