@@ -120,6 +120,42 @@ def generate(rng: random.Random) -> tuple[str, str, str]:
     return line, allowed, rng.choice(["command", "skill"])
 
 
+# Lines as the pinned CLI treated them (ran: run without asking; refused: the prompt stops),
+# each class seen in the survey's corpus or the generated runs; checked in process, and put
+# to the CLI again by the last test.
+KNOWN = [
+    ("find . -name '*.md' -not -path './node_modules/*' | head -20", "", "ran"),
+    ("ls -la sub 2>/dev/null || echo none", "", "ran"),
+    ("git status --short", "", "ran"),
+    ('echo "$HOME"', "", "ran"),
+    ("python3 --version", "", "ran"),
+    ("touch made.txt", "Bash(touch:*)", "ran"),
+    ("FOO=1 ls", "Bash(FOO=1:*)", "ran"),
+    ("touch made.txt", "", "refused"),
+    ("touch made.txt", "Bash(git status:*)", "refused"),
+    ("find . -name '*.py' -exec cat {} \\;", "", "refused"),
+    ("find . -name '*.tmp' -delete", "Bash(find:*)", "refused"),
+    ("sed -i s/a/b/ README.md", "", "refused"),
+    ("echo x > out.txt", "", "refused"),
+    ("ls > list.txt", "Bash(ls:*)", "refused"),
+    ("echo $(pwd)", "", "refused"),
+    ("{ cat README.md; }", "", "refused"),
+    ("uniq README.md", "", "refused"),
+    ("ls -la ~/.claude", "Bash(ls:*)", "refused"),
+    ("cat ${CLAUDE_PLUGIN_ROOT}/.claude-plugin/plugin.json", "", "refused"),
+    ("ls $HOME", "", "refused"),
+    ("FOO=1 ls", "", "refused"),
+    ("pip list", "", "refused"),
+    ("env", "", "refused"),
+]
+
+
+@pytest.mark.parametrize(("line", "allowed", "cli"), KNOWN)
+def test_known_lines(line: str, allowed: str, cli: str) -> None:
+    said = refusal(line, split_tools(allowed))
+    assert (said is not None) == (cli == "refused"), said
+
+
 @pytest.fixture(scope="module")
 def claude() -> str:
     candidate = os.environ.get("CLAUDE_BIN") or str(ROOT / ".tools/node_modules/.bin/claude")
@@ -151,3 +187,10 @@ def test_what_the_rule_refuses_the_cli_refuses(claude: str) -> None:
     assert len(flagged) >= len(rows) // 5 and len(rows) - len(refused) >= len(rows) // 5, report
     assert not wrong, report
     assert len(missed) <= len(refused) // 3, report  # recall: the unsure cases are left alone
+
+
+def test_the_known_lines_are_what_the_cli_does(claude: str) -> None:
+    with ThreadPoolExecutor(8) as pool:
+        verdicts = list(pool.map(lambda k: ask(claude, k[0], k[1]), KNOWN))
+    differ = [(k, v) for k, v in zip(KNOWN, verdicts, strict=True) if k[2] != v]
+    assert not differ, differ

@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from survey import classify, cli, corpus  # noqa: E402
+from survey import classify, cli, corpus, lines  # noqa: E402
 
 # the shape of `claude plugin validate --strict --profile directory .` (2.1.332), written here
 OUTPUT = """Validating marketplace manifest: {root}/.claude-plugin/marketplace.json
@@ -103,8 +103,34 @@ def test_plugin_folders_are_manifests_and_local_marketplace_sources(tmp_path: Pa
 
 
 def test_the_parts_are_disjoint_and_large_enough() -> None:
-    parts = [set(corpus.TUNING), set(corpus.SEEN), set(corpus.HELD_OUT)]
+    parts = [set(repos) for repos in corpus.PARTS.values()]
     assert sum(map(len, parts)) == len(set().union(*parts)) >= 15
     assert len(corpus.HELD_OUT) >= 5
-    assert corpus.part_of("laurigates/claude-plugins") == "held-out"
+    assert corpus.part_of("laurigates/claude-plugins") == "seen-2"
+    assert corpus.part_of("lazyants/claude-plugins") == "held-out"
     assert corpus.part_of("zxkane/aws-skills") == "seen"
+
+
+def test_shell_lines_are_read_as_the_rule_reads_them(tmp_path: Path) -> None:
+    """Each `!` line of a command or skill with its allowed-tools as written (a string or a
+    list); a line in a fenced example, an agent's line and a `!` inside a word are not read."""
+    (tmp_path / ".claude-plugin").mkdir()
+    (tmp_path / ".claude-plugin" / "plugin.json").write_text('{"name": "p"}')
+    (tmp_path / "commands").mkdir()
+    (tmp_path / "commands" / "c.md").write_text(
+        "---\ndescription: c\nallowed-tools: Bash(git status:*), Read\n---\n"
+        "Status: !`git status`\n\n```bash\n!`rm -rf x`\n```\n\nNot!`this`\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "skills" / "s").mkdir(parents=True)
+    (tmp_path / "skills" / "s" / "SKILL.md").write_text(
+        "---\nname: s\ndescription: s\nallowed-tools:\n  - Bash(ls:*)\n---\nFiles: !`ls -la`\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "a.md").write_text("---\nname: a\ndescription: a\n---\n!`pwd`\n")
+    found = sorted(lines.shell_lines(tmp_path))
+    assert found == [
+        ("git status", "Bash(git status:*), Read", "command"),
+        ("ls -la", ["Bash(ls:*)"], "skill"),
+    ]

@@ -73,7 +73,7 @@ def table(result: dict) -> str:
             f"| {c[classify.LOADS]} |"
         )
     rows = result["folders"]
-    for part in ("tuning", "seen", "held-out"):
+    for part in corpus.PARTS:
         mine = [r for r in rows if r["part"] == part]
         lines.append(
             f"\n{part}: {len(mine)} folders; CLI {sum(r['cli_seconds'] for r in mine):.1f} s, "
@@ -89,7 +89,7 @@ def table(result: dict) -> str:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="survey")
-    parser.add_argument("verb", choices=["run", "show"])
+    parser.add_argument("verb", choices=["run", "show", "lines"])
     parser.add_argument("rule", nargs="?")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/survey/trees"))
     parser.add_argument("--json", type=Path, default=Path("/tmp/survey/result.json"))
@@ -102,6 +102,13 @@ def main(argv: list[str]) -> int:
         result = survey(options.cache, options.only, options.jobs, options.fresh)
         options.json.write_text(json.dumps(result, indent=1))
         print(table(result))
+        return 0
+    if options.verb == "lines":
+        from . import lines
+
+        claude = str(Path(__file__).resolve().parents[2] / ".tools/node_modules/.bin/claude")
+        found = lines.measure(claude, options.cache, options.part, options.jobs)
+        print(json.dumps(found, indent=1))
         return 0
     result = json.loads(options.json.read_text())
     for row in result["folders"]:
