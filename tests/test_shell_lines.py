@@ -95,6 +95,13 @@ UNSURE = [
     "ls ${CLAUDE_PLUGIN_ROOT}",
     "bash ${CLAUDE_PLUGIN_ROOT}/run.sh",
     "ls $HOME",
+    'echo "$USER"',
+    "fd x /etc",
+    "du -sh /etc",
+    "cat sub/../a.py",
+    "basename /etc/hostname",
+    "grep x /etc/hostname",
+    "dotenvx --version",
 ]
 JOINS = [" && ", " | ", " || ", "; "]
 
@@ -147,6 +154,14 @@ KNOWN = [
     ("FOO=1 ls", "", "refused"),
     ("pip list", "", "refused"),
     ("env", "", "refused"),
+    ("fd -t d -d 1 . /etc --exclude .git", "Bash(fd *)", "ran"),
+    ("du -sh /etc", "", "ran"),
+    ("echo /etc/hostname", "", "ran"),
+    ('echo "$USER"', "", "refused"),
+    ('echo "$1"', "Task", "refused"),
+    ("grep x /etc/hostname", "", "refused"),
+    ("cat sub/../a.py", "", "refused"),
+    ("cat /etc/hostname", "Bash(cat /etc/hostname)", "refused"),
 ]
 
 

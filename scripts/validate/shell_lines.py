@@ -66,6 +66,11 @@ QUIET_TARGETS = {"/dev/null", "/dev/stdout", "/dev/stderr"}
 ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 PLUGIN_DIR = re.compile(r"\$\{?CLAUDE_(PLUGIN_ROOT|SKILL_DIR|PLUGIN_DATA)\b")
 FIND_ACTIONS = WRITING["find"]
+VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])")
+# Read-only programs whose arguments Claude Code checks as paths it may read (measured: each
+# refused a path outside the project, even with an allowed-tools entry for it). Others it
+# runs with any path (echo, basename, dirname, realpath, readlink, which, tree, du, fd).
+PATH_READERS = frozenset("cat head tail ls stat file find rg grep diff sort jq sed wc".split())
 VERSION = re.compile(r"-V|-v|--version|version|--help|-h")
 
 
@@ -102,28 +107,26 @@ def unliftable(command) -> str | None:
             if not target.dynamic and target.text not in QUIET_TARGETS:
                 return f"it writes to {target.text}"
     program = words[0].text if words and not words[0].dynamic else ""
-    if program not in READ_ONLY:
-        return None
-    for word in words[1:]:  # a read-only program's paths are checked as reads
+    for word in words[1:] if program in PATH_READERS else ():  # their paths are reads
         if word.text.split("=")[0] in FIND_ACTIONS and program == "find":
             return f"find {word.text} runs or writes; a Bash(find:*) entry does not allow it"
         if outside(word):
             return f"{word.text} is outside the project"
-        if word.dynamic and program not in ("echo", "printf"):
+        if word.dynamic and not PLUGIN_DIR.match(word.text):
             return f"{word.text} is only known when the line runs"
     return None
 
 
 def outside(word) -> bool:
-    """A path argument that leaves the project: absolute (but /dev/null), ~, up by .., or in
-    the plugin's own folder (Claude Code puts the absolute path in before the line runs)."""
+    """A path argument that leaves the project: absolute (but /dev/null), ~, through .., or
+    in the plugin's own folder (Claude Code puts the absolute path in before the line runs)."""
     text = word.text
     path = text.split("=", 1)[1] if text.startswith("--") and "=" in text else text
     if PLUGIN_DIR.match(path):
         return True
     if word.dynamic or path in QUIET_TARGETS:
         return False
-    return path.startswith(("/", "~")) or path == ".." or path.startswith("../")
+    return path.startswith(("/", "~")) or ".." in path.split("/")
 
 
 def why_asked(command) -> str | None:
@@ -138,6 +141,11 @@ def why_asked(command) -> str | None:
     if program == "git":
         sub = next((a for a in args if not a.startswith("-")), "")
         return None if sub in READ_ONLY_GIT or not sub else f"git {sub} is not read-only"
+    if program in ("echo", "printf"):
+        for word in words[1:]:
+            names = set(VARIABLE.findall(word.text)) - {"HOME"} if word.dynamic else set()
+            if names and not PLUGIN_DIR.match(word.text):
+                return f"${sorted(names)[0]} is only known when the line runs"
     if program in READ_ONLY:
         for arg in args:
             option = arg.split("=")[0]
