@@ -162,6 +162,9 @@ KNOWN = [
     ("grep x /etc/hostname", "", "refused"),
     ("cat sub/../a.py", "", "refused"),
     ("cat /etc/hostname", "Bash(cat /etc/hostname)", "refused"),
+    ('wc -l $ARGUMENTS 2>/dev/null || echo "none"', "Bash(wc:*)", "ran"),
+    ("wc -l < ~/.claude/audit.jsonl 2>/dev/null || echo 0", "Bash(wc:*)", "refused"),
+    ("wc -l < a.py", "", "ran"),
 ]
 
 

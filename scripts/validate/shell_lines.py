@@ -67,6 +67,8 @@ ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 PLUGIN_DIR = re.compile(r"\$\{?CLAUDE_(PLUGIN_ROOT|SKILL_DIR|PLUGIN_DATA)\b")
 FIND_ACTIONS = WRITING["find"]
 VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])")
+# $ARGUMENTS is the prompt's arguments, put in by Claude Code before the line runs: not a
+# variable the shell expands (measured: `wc -l $ARGUMENTS` ran with no arguments).
 # Read-only programs whose arguments Claude Code checks as paths it may read (measured: each
 # refused a path outside the project, even with an allowed-tools entry for it). Others it
 # runs with any path (echo, basename, dirname, realpath, readlink, which, tree, du, fd).
@@ -106,13 +108,15 @@ def unliftable(command) -> str | None:
         if operator in WRITES and isinstance(target, shell.Word):
             if not target.dynamic and target.text not in QUIET_TARGETS:
                 return f"it writes to {target.text}"
+        if operator == "<" and isinstance(target, shell.Word) and outside(target):
+            return f"it reads {target.text}, outside the project"
     program = words[0].text if words and not words[0].dynamic else ""
     for word in words[1:] if program in PATH_READERS else ():  # their paths are reads
         if word.text.split("=")[0] in FIND_ACTIONS and program == "find":
             return f"find {word.text} runs or writes; a Bash(find:*) entry does not allow it"
         if outside(word):
             return f"{word.text} is outside the project"
-        if word.dynamic and not PLUGIN_DIR.match(word.text):
+        if word.dynamic and not PLUGIN_DIR.match(word.text) and "$ARGUMENTS" not in word.text:
             return f"{word.text} is only known when the line runs"
     return None
 
@@ -143,7 +147,9 @@ def why_asked(command) -> str | None:
         return None if sub in READ_ONLY_GIT or not sub else f"git {sub} is not read-only"
     if program in ("echo", "printf"):
         for word in words[1:]:
-            names = set(VARIABLE.findall(word.text)) - {"HOME"} if word.dynamic else set()
+            names = (
+                set(VARIABLE.findall(word.text)) - {"HOME", "ARGUMENTS"} if word.dynamic else set()
+            )
             if names and not PLUGIN_DIR.match(word.text):
                 return f"${sorted(names)[0]} is only known when the line runs"
     if program in READ_ONLY:
