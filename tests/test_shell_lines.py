@@ -102,6 +102,8 @@ UNSURE = [
     "basename /etc/hostname",
     "grep x /etc/hostname",
     "dotenvx --version",
+    'echo "at ${CLAUDE_PLUGIN_ROOT}/x"',
+    'echo "${ARGUMENTS:-.}"',
 ]
 JOINS = [" && ", " | ", " || ", "; "]
 
@@ -165,6 +167,7 @@ KNOWN = [
     ('wc -l $ARGUMENTS 2>/dev/null || echo "none"', "Bash(wc:*)", "ran"),
     ("wc -l < ~/.claude/audit.jsonl 2>/dev/null || echo 0", "Bash(wc:*)", "refused"),
     ("wc -l < a.py", "", "ran"),
+    ('test -f "${CLAUDE_PLUGIN_ROOT}/x.js" || echo "not at ${CLAUDE_PLUGIN_ROOT}/x.js"', "", "ran"),
 ]
 
 

@@ -476,7 +476,12 @@ ACCEPTED = {
         ),
     },
     "a-skill-template-links-where-it-is-copied": {
-        "skills/greet-user/templates/README.md": "See [the license](LICENSE).\n"
+        "skills/greet-user/templates/README.md": "See [the license](LICENSE) and [docs](/docs).\n",
+        "skills/greet-user/references/spec-template.md": "Next: [tier](../../out/tier.md).\n",
+    },
+    "a-slot-in-a-path-is-a-pattern": {
+        "skills/greet-user/references/more.md": "See [tier](tier-{tier_id}.md). Read "
+        "`${CLAUDE_PLUGIN_ROOT}/agents/<role>.md`; for `${CLAUDE_PLUGIN_ROOT}/path`, use path.\n"
     },
     "a-citation-in-brackets-is-no-link": {
         "commands/hello.md": HELLO + "\nAs shown [1](Juzek, 2024) and [2](see below).\n"

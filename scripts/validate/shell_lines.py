@@ -67,8 +67,10 @@ ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 PLUGIN_DIR = re.compile(r"\$\{?CLAUDE_(PLUGIN_ROOT|SKILL_DIR|PLUGIN_DATA)\b")
 FIND_ACTIONS = WRITING["find"]
 VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])")
-# $ARGUMENTS is the prompt's arguments, put in by Claude Code before the line runs: not a
-# variable the shell expands (measured: `wc -l $ARGUMENTS` ran with no arguments).
+# $ARGUMENTS (the prompt's arguments) and the plugin's folders are put in by Claude Code
+# before the line runs: no variable the shell expands (measured: `wc -l $ARGUMENTS` and
+# `echo "at ${CLAUDE_PLUGIN_ROOT}/x"` ran). HOME is the one variable echo may show.
+PUT_IN = {"HOME", "ARGUMENTS", "CLAUDE_PLUGIN_ROOT", "CLAUDE_SKILL_DIR", "CLAUDE_PLUGIN_DATA"}
 # Read-only programs whose arguments Claude Code checks as paths it may read (measured: each
 # refused a path outside the project, even with an allowed-tools entry for it). Others it
 # runs with any path (echo, basename, dirname, realpath, readlink, which, tree, du, fd).
@@ -147,10 +149,8 @@ def why_asked(command) -> str | None:
         return None if sub in READ_ONLY_GIT or not sub else f"git {sub} is not read-only"
     if program in ("echo", "printf"):
         for word in words[1:]:
-            names = (
-                set(VARIABLE.findall(word.text)) - {"HOME", "ARGUMENTS"} if word.dynamic else set()
-            )
-            if names and not PLUGIN_DIR.match(word.text):
+            names = set(VARIABLE.findall(word.text)) - PUT_IN if word.dynamic else set()
+            if names:
                 return f"${sorted(names)[0]} is only known when the line runs"
     if program in READ_ONLY:
         for arg in args:

@@ -120,12 +120,15 @@ def plugin_root_path(plugin: Plugin, prompt: Prompt):
         places += [(prompt.line_of(key), m.group(1)) for m in PLUGIN_PATH.finditer(value)]
     for line, target in places:
         target = re.sub(r"(:\*|\*)$", "", target.rstrip(".,;:"))
+        if PLACEHOLDER.search(target) or re.fullmatch(r"[\w-]{1,32}", target):
+            continue  # <name>, {id}, [x], or one bare word (`${CLAUDE_PLUGIN_ROOT}/path`)
         if target and not exists(plugin.root / target):
             message = f"${{CLAUDE_PLUGIN_ROOT}}/{target[:120]} does not exist in the plugin"
             yield Finding(prompt.rel, line, "plugin-root-path", message)
 
 
 PLUGIN_PATH = re.compile(r"\$\{CLAUDE_PLUGIN_ROOT\}/([^\s`'\")\]>]{1,4096})")
+PLACEHOLDER = re.compile(r"[<{\[]")  # a path with a slot in it is a pattern, not a file
 
 
 @rule("plugin-id", "plugin:NAME must name an agent, skill or command of the plugin", kinds=EVERY)
@@ -207,11 +210,20 @@ def skill_dir(plugin: Plugin, prompt: Prompt):
 COPIED = {"templates", "assets"}  # a skill's files for the output: links resolve where copied
 
 
-@rule("link-dangling", "relative links must point to a file of the plugin", kinds=EVERY)
-def link_dangling(plugin: Plugin, prompt: Prompt):
+def copied(plugin: Plugin, prompt: Prompt) -> bool:
+    """A file made to be copied into the user's work (a skill's templates/ or assets/, or a
+    file named as a template): its links are for where it lands, not for the plugin."""
     skill = skill_dir(plugin, prompt)
     if skill is not None and COPIED & set(prompt.path.relative_to(skill).parts[:-1]):
+        return True
+    return "template" in prompt.path.stem.lower()
+
+
+@rule("link-dangling", "relative links must point to a file of the plugin", kinds=EVERY)
+def link_dangling(plugin: Plugin, prompt: Prompt):
+    if copied(plugin, prompt):
         return
+    skill = skill_dir(plugin, prompt)
     expanded = {"${CLAUDE_PLUGIN_ROOT}/": plugin.root}  # by Claude Code
     if skill is not None:
         expanded["${CLAUDE_SKILL_DIR}/"] = skill  # by Claude Code
@@ -225,7 +237,7 @@ def link_dangling(plugin: Plugin, prompt: Prompt):
         if re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I) or href.startswith(("#", "/", "$", "{")):
             continue
         target = href.split("#", 1)[0]
-        if target and not exists(base / target):
+        if target and not PLACEHOLDER.search(target) and not exists(base / target):
             folder = plugin.rel(base) or "."
             message = f"link {href[:120]!r} points to nothing (links resolve from {folder}/)"
             yield Finding(prompt.rel, line, "link-dangling", message)
@@ -233,6 +245,8 @@ def link_dangling(plugin: Plugin, prompt: Prompt):
 
 @rule("link-absolute", "absolute file links break on every other machine", kinds=EVERY)
 def link_absolute(plugin: Plugin, prompt: Prompt):
+    if copied(plugin, prompt):
+        return
     for line, href in links(prompt):
         if href.startswith(("/", "file:")) or re.match(r"^[A-Za-z]:\\", href):
             message = f"link {href[:120]!r} is an absolute path; link relative to this file"
