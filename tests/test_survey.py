@@ -135,3 +135,20 @@ def test_shell_lines_are_read_as_the_rule_reads_them(tmp_path: Path) -> None:
         ("git status", "Bash(git status:*), Read", "command"),
         ("ls -la", ["Bash(ls:*)"], "skill"),
     ]
+
+
+def test_what_the_cli_says_of_another_surveyed_folder_is_not_missed_here() -> None:
+    """A marketplace's report repeats each listed plugin's errors, and a folder's report
+    names files of plugin folders inside it: those count where that folder is surveyed."""
+    said = cli.Verdict(
+        passed=False,
+        seconds=0.1,
+        messages=[
+            cli.Message("error", ".claude-plugin/marketplace.json", "plugins[3] plugin.json → x"),
+            cli.Message("error", "skills/inner/hooks/hooks.json", "hooks: top level"),
+            cli.Message("error", ".claude-plugin/marketplace.json", "name: impersonates"),
+        ],
+    )
+    assert classify.missed(said, set(), ("skills/inner",)) == [
+        ".claude-plugin/marketplace.json: name: impersonates"
+    ]

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import validate
 from conftest import ROOT, need_server
 from validate import facts
+from validate.facts import load as load_facts
+from validate.rules.manifest import impersonates
 
 GOOD = ROOT / "tests" / "validate_corpus" / "good"
 HELLO = (GOOD / "commands" / "hello.md").read_text(encoding="utf-8")
@@ -270,7 +274,12 @@ CASES = {
     "marketplace-name-reserved": (
         {".claude-plugin/marketplace.json": market(name="claude-plugins-official")},
         [".claude-plugin/marketplace.json:2"],
-        {".claude-plugin/marketplace.json": market(name="claude-plugins-unofficial-db")},
+        {".claude-plugin/marketplace.json": market(name="db-plugins-for-claude")},
+    ),
+    "marketplace-name-impersonation": (
+        {".claude-plugin/marketplace.json": market(name="Claude_Official-Tools")},
+        [".claude-plugin/marketplace.json:2"],
+        {".claude-plugin/marketplace.json": market(name="tools-that-claude-uses")},
     ),
     "plugin-name-reserved": (
         {".claude-plugin/plugin.json": MANIFEST.replace('"corpus-plugin"', '"claude-corpus"')},
@@ -581,6 +590,29 @@ ACCEPTED = {
 # what the CLI of the pin reports too: overlay, the finding (path:line: [rule]), the CLI's words
 HOOKS_JSON = '{"hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": "true"}]}]}}'
 FLAGGED_NEW = {
+    "a-marketplace-name-read-as-claudes": (
+        {".claude-plugin/marketplace.json": market(name="claude-plugins-public")},
+        ".claude-plugin/marketplace.json:2: [marketplace-name-impersonation]",
+        "impersonates",
+    ),
+    "mcp-servers-file-missing": (
+        {
+            ".claude-plugin/plugin.json": edit(
+                MANIFEST, '"name"', '"mcpServers": "./.mcp.json",\n  "name"'
+            )
+        },
+        ".claude-plugin/plugin.json:2: [component-path]",
+        "Path not found",
+    ),
+    "skills-entry-a-file": (
+        {
+            ".claude-plugin/plugin.json": edit(
+                MANIFEST, '"name"', '"skills": ["./skills/greet-user/SKILL.md"],\n  "name"'
+            )
+        },
+        ".claude-plugin/plugin.json:2: [component-path]",
+        "Path is a file",
+    ),
     "a-hook-event-outside-hooks": (
         {"hooks/hooks.json": '{\n  "PreToolUse": [{"hooks": []}],\n  "hooks": {}\n}\n'},
         "hooks/hooks.json:2: [hooks-schema]",
@@ -719,6 +751,37 @@ def test_the_pinned_cli_takes_the_new_fields(tmp_path: Path, case: str) -> None:
     output = pinned_cli(tmp_path, build(tmp_path, ACCEPTED[case]))
     own_checks = output.split("Plugin directory checks")[0]  # not the catalog's (README, icon)
     assert "Validation passed" in output and "Found" not in own_checks, output
+
+
+def test_marketplace_names_read_as_claudes_as_the_cli_reads_them(tmp_path: Path) -> None:
+    """Over names generated from the words the CLI's test turns on (and others), the rule and
+    the pinned CLI agree on each: refused as an official-looking name, or not."""
+    rng = random.Random(int(os.environ.get("NAMES_SEED") or random.SystemRandom().randrange(10**6)))
+    marks = ["claude", "anthropic", "Claude", "official", "my", "db"]
+    words = ["official", "plugins", "marketplace", "directory", "directories", "claude", "tools"]
+    words += ["public", "dev", "plugin", "code", "x1", "anthropic"]
+    names = set()
+    for _ in range(32):
+        parts = [rng.choice(marks)] + [rng.choice(words) for _ in range(rng.randint(0, 2))]
+        if rng.random() < 0.3:
+            rng.shuffle(parts)
+        names.add("".join(p + rng.choice(["-", "_", ".", ""]) for p in parts[:-1]) + parts[-1])
+    names = sorted(n for n in names if n.lower() not in load_facts()["reserved_marketplace_names"])
+
+    def cli_says(index_name):
+        index, name = index_name
+        folder = tmp_path / f"m{index}"
+        (folder / ".claude-plugin").mkdir(parents=True)
+        (folder / ".claude-plugin" / "marketplace.json").write_text(
+            json.dumps({"name": name, "owner": {"name": "o"}, "plugins": []})
+        )
+        return "impersonates" in pinned_cli(tmp_path, folder)
+
+    with ThreadPoolExecutor(8) as pool:
+        said = list(pool.map(cli_says, enumerate(names)))
+    ours = [impersonates(n) for n in names]
+    assert any(said) and not all(said), list(zip(names, said, strict=True))
+    assert ours == said, [(n, o, c) for n, o, c in zip(names, ours, said, strict=True) if o != c]
 
 
 def test_a_link_is_reported_on_its_own_line(tmp_path: Path) -> None:

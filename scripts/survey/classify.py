@@ -4,6 +4,7 @@ nothing ("loads fine"); and what the CLI refuses that we say nothing about ("mis
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 
 from .cli import Verdict
@@ -42,10 +43,19 @@ def classify(rel: str, verdict: Verdict, agent_names: dict[str, str]) -> str:
     return LOADS
 
 
-def missed(verdict: Verdict, flagged: set[str]) -> list[str]:
-    """CLI errors (its own checks, not the directory's) on files we found nothing in."""
+def missed(verdict: Verdict, flagged: set[str], nested: tuple[str, ...] = ()) -> list[str]:
+    """CLI errors (its own checks, not the directory's) on files we found nothing in. What it
+    says of a plugin a marketplace lists (`plugins[3] plugin.json → ...`) or of a file inside
+    another plugin folder (`nested`) is that folder's, counted where it is surveyed itself."""
     return [
         f"{m.file}: {m.text}"
         for m in verdict.messages
-        if m.level == "error" and not m.directory and m.file not in flagged
+        if m.level == "error"
+        and not m.directory
+        and m.file not in flagged
+        and not LISTED.match(m.text)
+        and not any(m.file.startswith(folder + "/") for folder in nested)
     ]
+
+
+LISTED = re.compile(r"plugins\[\d+\] plugin\.json → ")

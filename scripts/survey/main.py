@@ -43,11 +43,20 @@ def survey(cache: Path, only: str | None, jobs: int, fresh: bool = False) -> dic
                     }
                     for f in found
                 ],
-                "missed": classify.missed(verdict, flagged),
+                "missed": classify.missed(verdict, flagged, nested_in(folder.path, folders)),
                 "cli": [m.__dict__ for m in verdict.messages],
             }
         )
     return {"missing": missing, "folders": rows}
+
+
+def nested_in(path: Path, folders: list) -> tuple[str, ...]:
+    """The surveyed plugin folders inside `path`, relative to it."""
+    return tuple(
+        f.path.relative_to(path).as_posix()
+        for f in folders
+        if f.path != path and path in f.path.parents
+    )
 
 
 def agent_names(folder: Path) -> dict[str, str]:

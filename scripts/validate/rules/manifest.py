@@ -56,12 +56,15 @@ def manifest_schema(plugin: Plugin):
         )
 
 
+SERVERS = ("mcpServers", "lspServers")  # as a path: a file the loader skips when missing
+
+
 @rule("component-path", "plugin.json component paths Claude Code loads", scope="plugin")
 def component_paths(plugin: Plugin):
     doc = plugin.manifest
     if doc is None:
         return
-    for key in ("commands", "agents", "skills", "outputStyles", "hooks", "icon"):
+    for key in ("commands", "agents", "skills", "outputStyles", "hooks", "icon", *SERVERS):
         value = doc.data.get(key)
         values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
         for index, item in enumerate(values):
@@ -83,6 +86,12 @@ def component_paths(plugin: Plugin):
                 yield Finding(doc.rel, line, "component-path", message)
             elif not exists(target):
                 yield Finding(doc.rel, line, "component-path", f"{key}: {item} does not exist")
+            elif key == "skills" and target.is_file():
+                message = (
+                    f"skills: {item} is a file; an entry names a folder holding SKILL.md "
+                    "(for a plugin that is one skill, '.')"
+                )
+                yield Finding(doc.rel, line, "component-path", message)
             elif key in ("commands", "agents") and target.is_file() and target.suffix != ".md":
                 message = f"{key}: {item} is not a .md file; Claude Code loads only markdown"
                 yield Finding(doc.rel, line, "component-path", message)
@@ -207,3 +216,51 @@ def marketplace_sources(plugin: Plugin):
             yield Finding(
                 doc.rel, doc.line("plugins", index, "name"), "marketplace-source", message
             )
+
+
+@rule(
+    "marketplace-name-impersonation",
+    "the CLI refuses a marketplace name that reads as an official Anthropic or Claude one",
+    scope="plugin",
+)
+def marketplace_impersonation(plugin: Plugin):
+    doc = plugin.marketplace
+    name = doc.data.get("name") if doc else None
+    if isinstance(name, str) and name.lower() not in load()["reserved_marketplace_names"]:
+        if impersonates(name):
+            message = (
+                f"marketplace name {name!r} reads as an official Anthropic/Claude marketplace "
+                "('claude-plugins...', 'official claude', ...); Claude Code refuses it"
+            )
+            yield Finding(doc.rel, doc.line("name"), "marketplace-name-impersonation", message)
+
+
+# The CLI's own test (2.1.332): "anthropic" or "claude" next to "official" in any order, or
+# opening the name before one of these words, counting the name's words run together.
+OFFICIAL = "official[^a-z0-9]*(anthropic|claude)|(anthropic|claude)[^a-z0-9]*official"
+WORDS = ("marketplace", "plugins", "official", "directory", "directories")
+
+
+def impersonates(name: str) -> bool:
+    opening = re.compile(
+        rf"(?:{OFFICIAL}|^(?:anthropic|claude)[^a-z0-9]*({'|'.join(WORDS)}))", re.I
+    )
+    if opening.search(name):
+        return True
+    if opening.search(re.sub(r"^[^a-z0-9]+", "", name, flags=re.I)):
+        return True
+    if re.search(
+        r"official(anthropic|claude)|(anthropic|claude)official",
+        re.sub(r"[^a-z0-9]+", "", name, flags=re.I),
+        re.I,
+    ):
+        return True
+    joined = re.compile(rf"^(?:anthropic|claude)(?:{'|'.join(WORDS)})s?$", re.I)
+    words, run = [w for w in re.split(r"[^a-z0-9]+", name, flags=re.I) if w], ""
+    for word in words:
+        run += word
+        if joined.match(run):
+            return True
+        if len(run) > 9 + max(map(len, WORDS)) + 1:
+            break
+    return False
