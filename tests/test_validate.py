@@ -62,6 +62,7 @@ def hooks(
     )
 
 
+SECOND = "---\nname: second\ndescription: Use when asked.\n---\nbody\n"
 # rule id -> (overlay it must flag, the findings' `path:line`, a look-alike overlay it accepts)
 CASES = {
     "file-unreadable": (
@@ -236,9 +237,14 @@ CASES = {
         {"agents/helper-copy.md": edit(HELPER, "name: helper", "name: helper-two")},
     ),
     "skill-folder": (
-        {"skills/empty-skill/notes.md": "# notes\n"},
-        ["skills/empty-skill:1"],
-        {"skills/second/SKILL.md": "---\nname: second\ndescription: Use when asked.\n---\nbody\n"},
+        {"skills/second/skill.md": SECOND},
+        ["skills/second:1"],
+        # a folder of shared scripts or notes is no skill and none was meant
+        {
+            "skills/second/SKILL.md": SECOND,
+            "skills/lib/notes.md": "# helpers\n",
+            "skills/_shared/scripts/x.sh": "true\n",
+        },
     ),
     "manifest-schema": (
         {".claude-plugin/plugin.json": edit(MANIFEST, '"version": "1.0.0"', '"version": 1')},
@@ -487,6 +493,23 @@ ACCEPTED = {
     "a-skill-template-links-where-it-is-copied": {
         "skills/greet-user/templates/README.md": "See [the license](LICENSE) and [docs](/docs).\n",
         "skills/greet-user/references/spec-template.md": "Next: [tier](../../out/tier.md).\n",
+    },
+    "a-plugin-of-its-own-under-skills": {
+        "skills/tracker/.claude-plugin/plugin.json": '{"name": "tracker"}',
+        "skills/tracker/SKILL.md": "---\nname: tracker\ndescription: Tracks.\n---\n"
+        "Run `python3 ${CLAUDE_PLUGIN_ROOT}/scripts/track.py`.\n",
+        "skills/tracker/scripts/track.py": "print(1)\n",
+    },
+    "a-pattern-under-the-plugin-root-that-matches": {
+        "scripts/one.sh": "true\n",
+        "commands/hello.md": edit(
+            HELLO,
+            "allowed-tools: Bash(git status:*), Read",
+            "allowed-tools: Bash(git status:*), Read, Bash(${CLAUDE_PLUGIN_ROOT}/scripts/*.sh:*)",
+        ),
+    },
+    "a-marker-in-an-html-comment": {
+        "commands/hello.md": HELLO + "\nKeep `<!-- corpus-plugin:generated:start -->` as is.\n"
     },
     "a-slot-in-a-path-is-a-pattern": {
         "skills/greet-user/references/more.md": "See [tier](tier-{tier_id}.md). Read "
@@ -782,6 +805,16 @@ def test_marketplace_names_read_as_claudes_as_the_cli_reads_them(tmp_path: Path)
     ours = [impersonates(n) for n in names]
     assert any(said) and not all(said), list(zip(names, said, strict=True))
     assert ours == said, [(n, o, c) for n, o, c in zip(names, ours, said, strict=True) if o != c]
+
+
+def test_a_pattern_under_the_plugin_root_that_matches_nothing(tmp_path: Path) -> None:
+    entry = "Bash(${CLAUDE_PLUGIN_ROOT}/scripts/*.sh:*)"
+    overlay = {"commands/hello.md": edit(HELLO, "Read", f"Read, {entry}"), "scripts/a.py": "1\n"}
+    found = [str(f) for f in validate.run(build(tmp_path, overlay))]
+    assert found == [
+        "commands/hello.md:4: [plugin-root-path] ${CLAUDE_PLUGIN_ROOT}/scripts/*.sh matches no "
+        "file of the plugin"
+    ], found
 
 
 def test_a_link_is_reported_on_its_own_line(tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ def prompt_paths(plugin: Plugin):
     skills = root / "skills"
     if skills.is_dir() and inside(plugin, skills):
         for folder in sorted(p for p in skills.iterdir() if p.is_dir()):
-            if not inside(plugin, folder):
+            if not inside(plugin, folder) or own_plugin(folder):
                 continue
             plugin.skill_folders.append(folder)
             for path in folder_files(plugin, folder):
@@ -69,6 +69,12 @@ def prompt_paths(plugin: Plugin):
         yield "agent", path
     for path in folder_files(plugin, root / "references"):
         yield "reference", path
+
+
+def own_plugin(folder: Path) -> bool:
+    """A folder that is a plugin of its own (a marketplace installs it by itself, where
+    ${CLAUDE_PLUGIN_ROOT} is that folder): validated as such, not as part of this one."""
+    return (folder / ".claude-plugin" / "plugin.json").is_file()
 
 
 def inside(plugin: Plugin, folder: Path) -> bool:
@@ -88,7 +94,7 @@ def inside(plugin: Plugin, folder: Path) -> bool:
 def folder_files(plugin: Plugin, folder: Path) -> list[Path]:
     if not folder.is_dir() or not inside(plugin, folder):
         return []
-    found = walk(folder, ".md", MAX_FILES)
+    found = walk(folder, ".md", MAX_FILES, skip=own_plugin)
     if len(found) > MAX_FILES:
         message = f"{len(found)} markdown files; only the first {MAX_FILES} are read"
         plugin.early.append(Finding(plugin.rel(folder), 1, "file-unreadable", message))

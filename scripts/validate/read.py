@@ -252,12 +252,13 @@ def is_list(value: str) -> bool:
         return False
 
 
-def walk(folder: Path, suffix: str, limit: int = 100_000) -> list[Path]:
-    """Files under `folder` (sorted), never following a symlinked folder (no loops); the walk
-    stops once it holds more than `limit` files (a folder linked to a large tree)."""
+def walk(folder: Path, suffix: str, limit: int = 100_000, skip=None) -> list[Path]:
+    """Files under `folder` (sorted), never following a symlinked folder (no loops), nor into
+    a folder `skip` says to leave; the walk stops once it holds more than `limit` files (a
+    folder linked to a large tree)."""
     found = []
     for top, dirs, files in os.walk(folder, followlinks=False):
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if skip is None or not skip(Path(top) / d))
         found.extend(Path(top) / f for f in sorted(files) if f.endswith(suffix))
         if len(found) > limit:
             break

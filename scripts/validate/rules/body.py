@@ -6,6 +6,7 @@ with `check=plugin` (```bash check=plugin)."""
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 import unicodedata
 from urllib.parse import unquote
@@ -122,12 +123,25 @@ def plugin_root_path(plugin: Plugin, prompt: Prompt):
         target = re.sub(r"(:\*|\*)$", "", target.rstrip(".,;:"))
         if PLACEHOLDER.search(target) or re.fullmatch(r"[\w-]{1,32}", target):
             continue  # <name>, {id}, [x], or one bare word (`${CLAUDE_PLUGIN_ROOT}/path`)
-        if target and not exists(plugin.root / target):
+        if "*" in target or "?" in target:  # a pattern (Bash(${CLAUDE_PLUGIN_ROOT}/s/*.sh:*))
+            if not next(itertools.islice(safe_glob(plugin.root, target), 1), None):
+                message = f"${{CLAUDE_PLUGIN_ROOT}}/{target[:120]} matches no file of the plugin"
+                yield Finding(prompt.rel, line, "plugin-root-path", message)
+        elif target and not exists(plugin.root / target):
             message = f"${{CLAUDE_PLUGIN_ROOT}}/{target[:120]} does not exist in the plugin"
             yield Finding(prompt.rel, line, "plugin-root-path", message)
 
 
 PLUGIN_PATH = re.compile(r"\$\{CLAUDE_PLUGIN_ROOT\}/([^\s`'\")\]>]{1,4096})")
+
+
+def safe_glob(root, pattern: str):
+    try:
+        yield from root.glob(pattern)
+    except (OSError, ValueError, NotImplementedError):  # an absolute or malformed pattern
+        return
+
+
 PLACEHOLDER = re.compile(r"[<{\[]")  # a path with a slot in it is a pattern, not a file
 
 
@@ -141,9 +155,10 @@ def plugin_id(plugin: Plugin, prompt: Prompt):
     # the names skill-reference and subagent-type report: each problem is reported once
     owned = {m.start(1) for m in re.finditer(r"\bSkill\(([a-z0-9:-]+)\)", text)}
     owned |= {m.start(1) for m in SUBAGENT.finditer(text)}
+    comments = [(m.start(), m.end()) for m in re.finditer(r"<!--[\s\S]*?-->", text)]
     for match in re.finditer(pattern, text):
-        if match.start() in owned:
-            continue
+        if match.start() in owned or any(a <= match.start() < b for a, b in comments):
+            continue  # an HTML comment's marker (<!-- plugin:section:start -->) names nothing
         if match.group(1) not in every:
             message = f"{match.group(0)} names no agent, skill or command of this plugin"
             yield Finding(prompt.rel, at(text, match.start()), "plugin-id", message)

@@ -33,7 +33,12 @@ def skill_folder(plugin: Plugin):
     for folder in plugin.skill_folders:
         if not (folder / "SKILL.md").is_file():
             nested = sorted(p.parent.name for p in folder.glob("*/SKILL.md"))
-            message = "a skill folder without SKILL.md; Claude Code does not load it"
+            misnamed = [p.name for p in folder.glob("*.md") if p.name.lower() == "skill.md"]
+            if not nested and not misnamed:
+                continue  # shared scripts, notes or references: not a skill, none meant
+            message = (
+                f"{misnamed[0]} is not SKILL.md; Claude Code does not load it" if misnamed else ""
+            )
             if nested:
                 message = (
                     f"holds skills one level down ({', '.join(nested[:3])}"
