@@ -108,7 +108,8 @@ def test_the_parts_are_disjoint_and_large_enough() -> None:
     assert len(corpus.HELD_OUT) >= 5
     assert corpus.part_of("laurigates/claude-plugins") == "seen-2"
     assert corpus.part_of("lazyants/claude-plugins") == "seen-3"
-    assert corpus.part_of("adzuci/claude-plugins") == "held-out"
+    assert corpus.part_of("adzuci/claude-plugins") == "seen-4"
+    assert corpus.part_of("radleta/claude-plugins") == "held-out"
     assert corpus.part_of("zxkane/aws-skills") == "seen"
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 MIRRORS = Path("/work/.mirror")  # where the library's `fetch` puts public repositories
 
-# Five parts. Tuning: the rules were changed by what was found there. Seen, seen-2, seen-3:
-# the first three held-out parts (each chosen before any of its findings was read, measured,
+# Six parts. Tuning: the rules were changed by what was found there. Seen, seen-2, seen-3,
+# seen-4: the first four held-out parts (each chosen before any of its findings was read, measured,
 # then judged and its classes fixed, on 2026-12-03 and 2026-12-04): they count as tuning now.
 # Held-out: the eight repositories next in the library's list of "claude-plugins"
 # repositories (by size, skipping the unfetchable), chosen before any finding was read and
@@ -59,7 +59,7 @@ SEEN_3 = (
     "Mission42-ai/m42-claude-plugins",
     "lazyants/claude-plugins",
 )
-HELD_OUT = (
+SEEN_4 = (
     "smy14520/claude-plugins",
     "m-m-n/em-claude-plugins",
     "LinuxIsCool/claude-plugins-public",
@@ -69,11 +69,22 @@ HELD_OUT = (
     "TheVoskamps/claude-plugins-marketplace",
     "ApurvBazari/claude-plugins",
 )
+HELD_OUT = (
+    "YoungjaeDev/my-claude-plugins",
+    "yuuki1036/claude-plugins",
+    "LayZeeDK/lz-engineering-claude-plugins",
+    "radleta/claude-plugins",
+    "mareurs/claude-plugins",
+    "LayZeeDK/lz-advisor-claude-plugins",
+    "gkkirsch/gkkirsch-claude-plugins",
+    "ch-courtesy/claude-plugins",
+)
 PARTS = {
     "tuning": TUNING,
     "seen": SEEN,
     "seen-2": SEEN_2,
     "seen-3": SEEN_3,
+    "seen-4": SEEN_4,
     "held-out": HELD_OUT,
 }
 SKIP = {".git", "node_modules", ".venv", "__pycache__", "backups"}  # backups: copies
