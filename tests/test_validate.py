@@ -153,21 +153,6 @@ CASES = {
         ["agents/helper.md:4"],
         {"agents/helper.md": edit(HELPER, "tools: Read, Grep", "tools: Read, Bash(ls:*), Grep")},
     ),
-    "skill-description": (
-        {
-            "skills/greet-user/SKILL.md": edit(
-                SKILL, "description: Greets", "description: " + "x" * 1025 + " Greets"
-            )
-        },
-        ["skills/greet-user/SKILL.md:3"],
-        {
-            "skills/greet-user/SKILL.md": edit(
-                SKILL,
-                "description: Greets",
-                "description: Use <this> (a -> b), " + "x" * 940 + ". Greets",
-            )
-        },
-    ),
     "bang-brace": (
         {"commands/hello.md": HELLO + "\nChanges: !{git diff --stat}\n"},  # Gemini CLI's form
         ["commands/hello.md:12"],
@@ -510,6 +495,27 @@ ACCEPTED = {
     },
     "a-marker-in-an-html-comment": {
         "commands/hello.md": HELLO + "\nKeep `<!-- corpus-plugin:generated:start -->` as is.\n"
+    },
+    "a-skill-description-over-1024-characters": {  # the CLI loads it (measured: seen-5)
+        "skills/greet-user/SKILL.md": edit(
+            SKILL, "description: Greets", "description: " + "x" * 1250 + " Greets"
+        )
+    },
+    "a-skill-of-a-plugin-beside-it-and-a-placeholder": {
+        "../other/.claude-plugin/plugin.json": '{"name": "other"}',
+        "../other/skills/shared-skill/SKILL.md": "---\nname: shared-skill\ndescription: d\n---\n",
+        "../.claude-plugin/marketplace.json": json.dumps(
+            {
+                "name": "m",
+                "owner": {"name": "o"},
+                "plugins": [
+                    {"name": "corpus-plugin", "source": "./plugin"},
+                    {"name": "other", "source": "./other"},
+                ],
+            }
+        ),
+        "agents/borrower.md": "---\nname: borrower\ndescription: U.\nskills: shared-skill\n---\n",
+        "commands/hello.md": HELLO + "\nWrite `Skill(name)` or `Skill(skill-name)` to load one.\n",
     },
     "a-slot-in-a-path-is-a-pattern": {
         "skills/greet-user/references/more.md": "See [tier](tier-{tier_id}.md). Read "

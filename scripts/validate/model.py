@@ -74,6 +74,7 @@ class Plugin:
     skill_folders: list[Path] = field(default_factory=list)
     early: list[Finding] = field(default_factory=list)  # found while reading
     _names: dict = field(default_factory=dict, compare=False, repr=False)  # built once
+    cache: dict = field(default_factory=dict, compare=False, repr=False)  # rules' own, once
 
     def rel(self, path: Path) -> str:
         try:

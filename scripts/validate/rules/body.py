@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import json
 import re
 import unicodedata
 from urllib.parse import unquote
@@ -201,7 +202,10 @@ def skill_reference(plugin: Plugin, prompt: Prompt):
     for match in re.finditer(r"\bSkill\(([a-z0-9:-]+)\)", text):
         name = match.group(1)
         mine = not (":" in name and not name.startswith(plugin.name + ":"))
-        if mine and name.split(":")[-1] not in plugin.names("skill"):
+        short = name.split(":")[-1]
+        if SLOT.fullmatch(short):
+            continue  # Skill(name), Skill(skill-name): how to write one, not a reference
+        if mine and short not in plugin.names("skill") | beside(plugin):
             message = f"Skill({name}) names no skill of this plugin"
             yield Finding(prompt.rel, at(text, match.start()), "skill-reference", message)
     keys = (("skills", "skill"),) + ((("agent", "agent"),) if prompt.kind == "skill" else ())
@@ -211,9 +215,34 @@ def skill_reference(plugin: Plugin, prompt: Prompt):
         for name in wanted if isinstance(wanted, list) else []:
             short = str(name).split(":")[-1]
             builtin = kind == "agent" and short in load()["builtin_agents"]
-            if short not in plugin.names(kind) and not builtin:
+            known = plugin.names(kind) | (beside(plugin) if kind == "skill" else set())
+            if short not in known and not builtin:
                 message = f"{key}: {name!r} names no {kind} of this plugin"
                 yield Finding(prompt.rel, prompt.line_of(key), "skill-reference", message)
+
+
+SLOT = re.compile(r"(?:[a-z]+-)?name|<[^>]*>")
+
+
+def beside(plugin: Plugin) -> set[str]:
+    """The skills of the other plugins a marketplace above this one lists (installed with it
+    from one catalog): a name of theirs is not reported as unknown here."""
+    if "beside" not in plugin.cache:
+        names: set[str] = set()
+        for up in list(plugin.root.parents)[:3]:
+            manifest = up / ".claude-plugin" / "marketplace.json"
+            try:
+                data = json.loads(manifest.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            for entry in data.get("plugins", []) if isinstance(data, dict) else []:
+                source = entry.get("source") if isinstance(entry, dict) else None
+                if isinstance(source, str) and source.startswith("./"):
+                    skills = up / source / "skills"
+                    names |= {p.parent.name for p in safe_glob(skills, "*/SKILL.md")}
+            break
+        plugin.cache["beside"] = names
+    return plugin.cache["beside"]
 
 
 def skill_dir(plugin: Plugin, prompt: Prompt):

@@ -153,15 +153,3 @@ def split_tools(value) -> list[str]:
         if current.strip():
             items.append(current.strip())
     return items
-
-
-@rule(
-    "skill-description",
-    "the CLI's schema caps a skill description at 1024 characters",
-    kinds=("skill",),
-)
-def skill_description(plugin: Plugin, prompt: Prompt):
-    description = prompt.meta.get("description")
-    if isinstance(description, str) and len(description) > 1024:
-        message = f"description has {len(description)} characters; the limit is 1024"
-        yield Finding(prompt.rel, prompt.line_of("description"), "skill-description", message)
