@@ -10,8 +10,8 @@ from pathlib import Path
 
 MIRRORS = Path("/work/.mirror")  # where the library's `fetch` puts public repositories
 
-# Six parts. Tuning: the rules were changed by what was found there. Seen, seen-2, seen-3,
-# seen-4: the first four held-out parts (each chosen before any of its findings was read, measured,
+# Seven parts. Tuning: the rules were changed by what was found there. Seen to seen-5: the
+# first five held-out parts (each chosen before any of its findings was read, measured,
 # then judged and its classes fixed, on 2026-12-03 and 2026-12-04): they count as tuning now.
 # Held-out: the eight repositories next in the library's list of "claude-plugins"
 # repositories (by size, skipping the unfetchable), chosen before any finding was read and
@@ -69,7 +69,7 @@ SEEN_4 = (
     "TheVoskamps/claude-plugins-marketplace",
     "ApurvBazari/claude-plugins",
 )
-HELD_OUT = (
+SEEN_5 = (
     "YoungjaeDev/my-claude-plugins",
     "yuuki1036/claude-plugins",
     "LayZeeDK/lz-engineering-claude-plugins",
@@ -79,12 +79,23 @@ HELD_OUT = (
     "gkkirsch/gkkirsch-claude-plugins",
     "ch-courtesy/claude-plugins",
 )
+HELD_OUT = (
+    "ihudak/ihudak-claude-plugins",
+    "closedloop-ai/claude-plugins",
+    "aiocean/claude-plugins",
+    "vivalalova/claude-plugins-manager",
+    "fractary/claude-plugins",
+    "joaquimscosta/arkhe-claude-plugins",
+    "web-lifter/official-claude-plugins",
+    "neotherapper/claude-plugins",
+)
 PARTS = {
     "tuning": TUNING,
     "seen": SEEN,
     "seen-2": SEEN_2,
     "seen-3": SEEN_3,
     "seen-4": SEEN_4,
+    "seen-5": SEEN_5,
     "held-out": HELD_OUT,
 }
 SKIP = {".git", "node_modules", ".venv", "__pycache__", "backups"}  # backups: copies
