@@ -110,7 +110,8 @@ def test_the_parts_are_disjoint_and_large_enough() -> None:
     assert corpus.part_of("lazyants/claude-plugins") == "seen-3"
     assert corpus.part_of("adzuci/claude-plugins") == "seen-4"
     assert corpus.part_of("radleta/claude-plugins") == "seen-5"
-    assert corpus.part_of("fractary/claude-plugins") == "held-out"
+    assert corpus.part_of("fractary/claude-plugins") == "seen-6"
+    assert corpus.part_of("yoshiysh/claude-plugins") == "held-out"
     assert corpus.part_of("zxkane/aws-skills") == "seen"
 
 

@@ -496,6 +496,17 @@ ACCEPTED = {
     "a-marker-in-an-html-comment": {
         "commands/hello.md": HELLO + "\nKeep `<!-- corpus-plugin:generated:start -->` as is.\n"
     },
+    "an-author-with-a-key-of-its-own": {
+        ".claude-plugin/plugin.json": edit(
+            MANIFEST, '{"name": "maintainers"}', '{"name": "maintainers", "github": "m"}'
+        )
+    },
+    "the-seventh-parts-classes": {  # seen-6, measured then fixed
+        "skills/greet-user/examples/output.md": "See [the spec](../spec.md).\n",
+        "commands/hello.md": HELLO + "\nHandlers: `corpus-plugin:handler-{platform}`. "
+        'Spawn with subagent_type: "agent-name".\n',
+        "agents/borrower.md": "---\nname: borrower\ndescription: U.\nskills: other:ctx\n---\n",
+    },
     "a-skill-description-over-1024-characters": {  # the CLI loads it (measured: seen-5)
         "skills/greet-user/SKILL.md": edit(
             SKILL, "description: Greets", "description: " + "x" * 1250 + " Greets"
@@ -774,6 +785,8 @@ def test_the_pinned_cli_reports_them_too(tmp_path: Path, case: str) -> None:
         "exec-form-hooks-also-for-skill-shell-lines",
         "engines-and-network-hosts",
         "marketplace-entry-with-relevance-and-manifest-keys",
+        "an-author-with-a-key-of-its-own",
+        "a-skill-description-over-1024-characters",
     ],
 )
 def test_the_pinned_cli_takes_the_new_fields(tmp_path: Path, case: str) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 MIRRORS = Path("/work/.mirror")  # where the library's `fetch` puts public repositories
 
-# Seven parts. Tuning: the rules were changed by what was found there. Seen to seen-5: the
-# first five held-out parts (each chosen before any of its findings was read, measured,
+# Eight parts. Tuning: the rules were changed by what was found there. Seen to seen-6: the
+# first six held-out parts (each chosen before any of its findings was read, measured,
 # then judged and its classes fixed, on 2026-12-03 and 2026-12-04): they count as tuning now.
 # Held-out: the eight repositories next in the library's list of "claude-plugins"
 # repositories (by size, skipping the unfetchable), chosen before any finding was read and
@@ -79,7 +79,7 @@ SEEN_5 = (
     "gkkirsch/gkkirsch-claude-plugins",
     "ch-courtesy/claude-plugins",
 )
-HELD_OUT = (
+SEEN_6 = (
     "ihudak/ihudak-claude-plugins",
     "closedloop-ai/claude-plugins",
     "aiocean/claude-plugins",
@@ -89,6 +89,16 @@ HELD_OUT = (
     "web-lifter/official-claude-plugins",
     "neotherapper/claude-plugins",
 )
+HELD_OUT = (
+    "ANcpLua/ancplua-claude-plugins",
+    "jtsternberg/claude-plugins",
+    "quemsah/awesome-claude-plugins",
+    "timschreiber/claude-plugins",
+    "technicalpickles/pickled-claude-plugins",
+    "divadbaroon/claude-plugins",
+    "yoshiysh/claude-plugins",
+    "cbuntingde/claude-plugins-dev",
+)
 PARTS = {
     "tuning": TUNING,
     "seen": SEEN,
@@ -96,6 +106,7 @@ PARTS = {
     "seen-3": SEEN_3,
     "seen-4": SEEN_4,
     "seen-5": SEEN_5,
+    "seen-6": SEEN_6,
     "held-out": HELD_OUT,
 }
 SKIP = {".git", "node_modules", ".venv", "__pycache__", "backups"}  # backups: copies

@@ -160,6 +160,8 @@ def plugin_id(plugin: Plugin, prompt: Prompt):
     for match in re.finditer(pattern, text):
         if match.start() in owned or any(a <= match.start() < b for a, b in comments):
             continue  # an HTML comment's marker (<!-- plugin:section:start -->) names nothing
+        if text[match.end() : match.end() + 1] in ("{", "<", "*"):
+            continue  # plugin:handler-{platform}: a pattern of names, not a name
         if match.group(1) not in every:
             message = f"{match.group(0)} names no agent, skill or command of this plugin"
             yield Finding(prompt.rel, at(text, match.start()), "plugin-id", message)
@@ -188,6 +190,8 @@ def subagent_type(plugin: Plugin, prompt: Prompt):
             continue  # another plugin's agent: not ours to judge
         if value in available or [folded(a) for a in available].count(folded(value)) == 1:
             continue
+        if SLOT.fullmatch(value.split(":")[-1]):
+            continue  # subagent_type: "agent-name", how to write one
         message = f"subagent_type {value!r} names no agent Claude Code has (ours: {ours})"
         yield Finding(prompt.rel, at(text, match.start()), "subagent-type", message)
 
@@ -213,6 +217,8 @@ def skill_reference(plugin: Plugin, prompt: Prompt):
         value = prompt.meta.get(key)
         wanted = split_tools(value) if isinstance(value, str) else value
         for name in wanted if isinstance(wanted, list) else []:
+            if ":" in str(name) and not str(name).startswith(plugin.name + ":"):
+                continue  # another plugin's, as Skill(other:x) above
             short = str(name).split(":")[-1]
             builtin = kind == "agent" and short in load()["builtin_agents"]
             known = plugin.names(kind) | (beside(plugin) if kind == "skill" else set())
@@ -251,7 +257,7 @@ def skill_dir(plugin: Plugin, prompt: Prompt):
     return plugin.root / rel[0] / rel[1] if len(rel) > 2 and rel[0] == "skills" else None
 
 
-COPIED = {"templates", "assets"}  # a skill's files for the output: links resolve where copied
+COPIED = {"templates", "assets", "examples"}  # a skill's output, or samples of it
 
 
 def copied(plugin: Plugin, prompt: Prompt) -> bool:
