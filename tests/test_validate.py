@@ -253,6 +253,11 @@ CASES = {
             )
         },
     ),
+    "mcp-server": (
+        {".mcp.json": '{\n  "mcpServers": {\n    "db": {"type": "http"}\n  }\n}\n'},
+        [".mcp.json:3"],
+        {".mcp.json": '{\n  "db": {"command": "uvx", "args": ["db-mcp"]}\n}\n'},
+    ),
     "marketplace-schema": (
         {".claude-plugin/marketplace.json": edit(market(), '"owner"', '"ownr": 1,\n  "owner"')},
         [".claude-plugin/marketplace.json:3"],
@@ -501,6 +506,16 @@ ACCEPTED = {
             MANIFEST, '{"name": "maintainers"}', '{"name": "maintainers", "github": "m"}'
         )
     },
+    "mcp-servers-the-loader-starts": {
+        ".mcp.json": json.dumps(
+            {
+                "mcpServers": {
+                    "a": {"command": "uvx", "args": ["x"]},
+                    "b": {"type": "http", "url": "https://x.dev/mcp"},
+                }
+            }
+        )
+    },
     "the-seventh-parts-classes": {  # seen-6, measured then fixed
         "skills/greet-user/examples/output.md": "See [the spec](../spec.md).\n",
         "commands/hello.md": HELLO + "\nHandlers: `corpus-plugin:handler-{platform}`. "
@@ -630,6 +645,11 @@ ACCEPTED = {
 # what the CLI of the pin reports too: overlay, the finding (path:line: [rule]), the CLI's words
 HOOKS_JSON = '{"hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": "true"}]}]}}'
 FLAGGED_NEW = {
+    "an-mcp-server-without-a-command": (
+        {".mcp.json": '{\n  "mcpServers": {\n    "db": {"args": ["serve"]}\n  }\n}\n'},
+        ".mcp.json:3: [mcp-server]",
+        "expected string, received undefined",
+    ),
     "a-marketplace-name-read-as-claudes": (
         {".claude-plugin/marketplace.json": market(name="claude-plugins-public")},
         ".claude-plugin/marketplace.json:2: [marketplace-name-impersonation]",

@@ -31,6 +31,9 @@ def read_plugin(root: Path) -> Plugin:
     plugin.hooks = read_json_file(
         plugin, root / (hooks if isinstance(hooks, str) else "hooks/hooks.json")
     )
+    servers = plugin.manifest.data.get("mcpServers") if plugin.manifest else None
+    mcp = root / (servers if isinstance(servers, str) else ".mcp.json")
+    plugin.mcp = read_json_file(plugin, mcp) if mcp.is_file() else None
     for kind, path in prompt_paths(plugin):
         prompt = Prompt(kind, path, plugin.rel(path))
         if read_prompt(plugin, prompt):

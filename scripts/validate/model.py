@@ -70,6 +70,7 @@ class Plugin:
     manifest: Json | None = None
     marketplace: Json | None = None
     hooks: Json | None = None
+    mcp: Json | None = None  # .mcp.json, or the file plugin.json's mcpServers names
     prompts: list[Prompt] = field(default_factory=list)
     skill_folders: list[Path] = field(default_factory=list)
     early: list[Finding] = field(default_factory=list)  # found while reading

@@ -264,3 +264,30 @@ def impersonates(name: str) -> bool:
         if len(run) > 9 + max(map(len, WORDS)) + 1:
             break
     return False
+
+
+@rule("mcp-server", "an MCP server the loader can start: a command, or a url", scope="plugin")
+def mcp_server(plugin: Plugin):
+    """The loader drops a server without `command` (stdio, the default) or without `url`
+    (http, sse, ws), and says nothing at run time; `claude plugin validate` reports it."""
+    places = []
+    if plugin.mcp is not None and isinstance(plugin.mcp.data, dict):
+        data = plugin.mcp.data
+        servers = data.get("mcpServers", data) if isinstance(data, dict) else {}
+        prefix = ["mcpServers"] if "mcpServers" in data else []
+        places.append((plugin.mcp, servers, prefix))
+    inline = plugin.manifest.data.get("mcpServers") if plugin.manifest else None
+    if isinstance(inline, dict):
+        places.append((plugin.manifest, inline, ["mcpServers"]))
+    for doc, servers, prefix in places:
+        for name, server in servers.items() if isinstance(servers, dict) else []:
+            if not isinstance(server, dict):
+                continue
+            remote = server.get("type") in ("http", "sse", "ws", "sse-ide", "ws-ide")
+            needed = "url" if remote else "command"
+            if not isinstance(server.get(needed), str):
+                message = (
+                    f"MCP server {name!r} has no {needed}: Claude Code drops it at load "
+                    f"and none of its tools appear"
+                )
+                yield Finding(doc.rel, doc.line(*prefix, name), "mcp-server", message)
