@@ -177,11 +177,12 @@ CASES = {
         },
     ),
     "plugin-id": (
-        {"commands/hello.md": HELLO + "\nAsk corpus-plugin:architect.\n"},
+        {"commands/hello.md": HELLO + "\nAsk the corpus-plugin:architect agent.\n"},
         ["commands/hello.md:12"],
-        {
+        {  # a name not used as a component: a tool, a meta-data key (held-out part 8)
             "commands/hello.md": HELLO
-            + "\nAsk corpus-plugin:helper, or see https://x.dev/corpus-plugin:y.\n"
+            + "\nAsk the corpus-plugin:helper agent, or see https://x.dev/corpus-plugin:y.\n"
+            + "Call `corpus-plugin:get_build`; keys like `corpus-plugin:webhook` are set.\n"
         },
     ),
     "subagent-type": (
@@ -506,6 +507,7 @@ ACCEPTED = {
             MANIFEST, '{"name": "maintainers"}', '{"name": "maintainers", "github": "m"}'
         )
     },
+    "a-link-still-to-be-written": {"commands/hello.md": HELLO + "\nSee [the ADR](...).\n"},
     "mcp-servers-the-loader-starts": {
         ".mcp.json": json.dumps(
             {

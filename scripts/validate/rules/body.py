@@ -162,9 +162,24 @@ def plugin_id(plugin: Plugin, prompt: Prompt):
             continue  # an HTML comment's marker (<!-- plugin:section:start -->) names nothing
         if text[match.end() : match.end() + 1] in ("{", "<", "*"):
             continue  # plugin:handler-{platform}: a pattern of names, not a name
+        if not invoked(text, match.start(), match.end()):
+            continue  # buildkite:get_build, a meta-data key, a workflow id: not a component
         if match.group(1) not in every:
             message = f"{match.group(0)} names no agent, skill or command of this plugin"
             yield Finding(prompt.rel, at(text, match.start()), "plugin-id", message)
+
+
+KIND_WORD = re.compile(r"\b(?:sub)?agents?\b|\bskills?\b|\b(?:slash[ -])?commands?\b", re.I)
+
+
+def invoked(text: str, start: int, end: int) -> bool:
+    """Whether `plugin:name` at text[start:end] is used as a component: the kind it is
+    (agent, skill, command) is named beside it on its line, or it is in !{skill ...}."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    before = text[line_start:start].split()[-3:]
+    after = text[end : line_end if line_end >= 0 else len(text)].split()[:3]
+    return bool(KIND_WORD.search(" ".join(before + after)))
 
 
 def folded(name: str) -> str:
@@ -287,6 +302,8 @@ def link_dangling(plugin: Plugin, prompt: Prompt):
         if re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I) or href.startswith(("#", "/", "$", "{")):
             continue
         target = href.split("#", 1)[0]
+        if re.fullmatch(r"\.{3,}|\u2026", target):
+            continue  # [text](...): a link still to be written
         if target and not PLACEHOLDER.search(target) and not exists(base / target):
             folder = plugin.rel(base) or "."
             message = f"link {href[:120]!r} points to nothing (links resolve from {folder}/)"
