@@ -10,8 +10,8 @@ from pathlib import Path
 
 MIRRORS = Path("/work/.mirror")  # where the library's `fetch` puts public repositories
 
-# Eight parts. Tuning: the rules were changed by what was found there. Seen to seen-6: the
-# first six held-out parts (each chosen before any of its findings was read, measured,
+# Nine parts. Tuning: the rules were changed by what was found there. Seen to seen-7: the
+# first seven held-out parts (each chosen before any of its findings was read, measured,
 # then judged and its classes fixed, on 2026-12-03 and 2026-12-04): they count as tuning now.
 # Held-out: the eight repositories next in the library's list of "claude-plugins"
 # repositories (by size, skipping the unfetchable), chosen before any finding was read and
@@ -89,7 +89,7 @@ SEEN_6 = (
     "web-lifter/official-claude-plugins",
     "neotherapper/claude-plugins",
 )
-HELD_OUT = (
+SEEN_7 = (
     "ANcpLua/ancplua-claude-plugins",
     "jtsternberg/claude-plugins",
     "quemsah/awesome-claude-plugins",
@@ -99,6 +99,16 @@ HELD_OUT = (
     "yoshiysh/claude-plugins",
     "cbuntingde/claude-plugins-dev",
 )
+HELD_OUT = (  # skipping LinuxIsCool/claude-plugins: a copy of seen-3's claude-plugins-public
+    "saldigioia/claude-plugins",
+    "SpawnBox-dev/claude-plugins",
+    "adiazpar/adiaz-claude-plugins",
+    "transform-ia/claude-plugins",
+    "noahlz/claude-plugins",
+    "VilnaCRM-Org/claude-plugins",
+    "AniP-gt/claude-plugins",
+    "jannosiilbek/jann0z-claude-plugins",
+)
 PARTS = {
     "tuning": TUNING,
     "seen": SEEN,
@@ -107,6 +117,7 @@ PARTS = {
     "seen-4": SEEN_4,
     "seen-5": SEEN_5,
     "seen-6": SEEN_6,
+    "seen-7": SEEN_7,
     "held-out": HELD_OUT,
 }
 SKIP = {".git", "node_modules", ".venv", "__pycache__", "backups"}  # backups: copies
