@@ -507,6 +507,11 @@ ACCEPTED = {
             MANIFEST, '{"name": "maintainers"}', '{"name": "maintainers", "github": "m"}'
         )
     },
+    "a-marketplace-name-with-dots": {
+        ".claude-plugin/marketplace.json": edit(
+            market(name="corpus.github.io"), '"owner"', '"description": "d",\n  "owner"'
+        )
+    },
     "a-link-still-to-be-written": {"commands/hello.md": HELLO + "\nSee [the ADR](...).\n"},
     "mcp-servers-the-loader-starts": {
         ".mcp.json": json.dumps(
@@ -647,6 +652,11 @@ ACCEPTED = {
 # what the CLI of the pin reports too: overlay, the finding (path:line: [rule]), the CLI's words
 HOOKS_JSON = '{"hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": "true"}]}]}}'
 FLAGGED_NEW = {
+    "a-marketplace-version-as-a-number": (
+        {".claude-plugin/marketplace.json": edit(market(), '"owner"', '"version": 1,\n  "owner"')},
+        ".claude-plugin/marketplace.json:3: [marketplace-schema]",
+        "expected string, received number",
+    ),
     "an-mcp-server-without-a-command": (
         {".mcp.json": '{\n  "mcpServers": {\n    "db": {"args": ["serve"]}\n  }\n}\n'},
         ".mcp.json:3: [mcp-server]",
@@ -809,6 +819,7 @@ def test_the_pinned_cli_reports_them_too(tmp_path: Path, case: str) -> None:
         "marketplace-entry-with-relevance-and-manifest-keys",
         "an-author-with-a-key-of-its-own",
         "a-skill-description-over-1024-characters",
+        "a-marketplace-name-with-dots",
     ],
 )
 def test_the_pinned_cli_takes_the_new_fields(tmp_path: Path, case: str) -> None:
