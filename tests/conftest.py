@@ -221,3 +221,12 @@ def layer_package(tmp_path_factory: pytest.TempPathFactory):
         sys.path.remove(str(project))
         for name in [m for m in sys.modules if m == "propdb" or m.startswith("propdb.")]:
             del sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def claude() -> str:
+    """The pinned Claude Code CLI (scripts/bootstrap.sh installs it); missing fails under CI."""
+    candidate = os.environ.get("CLAUDE_BIN") or str(ROOT / ".tools/node_modules/.bin/claude")
+    if not Path(candidate).exists():
+        need_server("Claude Code CLI", "run scripts/bootstrap.sh (npm installs it into .tools)")
+    return candidate

@@ -10,15 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, need_server
-
-
-@pytest.fixture(scope="module")
-def claude() -> str:
-    candidate = os.environ.get("CLAUDE_BIN") or str(ROOT / ".tools/node_modules/.bin/claude")
-    if not Path(candidate).exists():
-        need_server("Claude Code CLI", "run scripts/bootstrap.sh (npm installs it into .tools)")
-    return candidate
+from conftest import ROOT
 
 
 def run_claude(claude: str, tmp_path: Path, *args: str, cwd: Path = ROOT):

@@ -10,10 +10,8 @@ from __future__ import annotations
 import os
 import random
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
-from conftest import ROOT, need_server
 from survey.probe import ask
 from validate.rules.frontmatter import split_tools
 from validate.shell_lines import refusal
@@ -175,14 +173,6 @@ KNOWN = [
 def test_known_lines(line: str, allowed: str, cli: str) -> None:
     said = refusal(line, split_tools(allowed))
     assert (said is not None) == (cli == "refused"), said
-
-
-@pytest.fixture(scope="module")
-def claude() -> str:
-    candidate = os.environ.get("CLAUDE_BIN") or str(ROOT / ".tools/node_modules/.bin/claude")
-    if not Path(candidate).exists():
-        need_server("Claude Code CLI", "run scripts/bootstrap.sh (npm installs it into .tools)")
-    return candidate
 
 
 def test_what_the_rule_refuses_the_cli_refuses(claude: str) -> None:
