@@ -254,6 +254,11 @@ CASES = {
             )
         },
     ),
+    "manifest-missing": (
+        {".claude-plugin/plugin.json": None, "skills/greet-user/SKILL.md": None},
+        [".:1"],
+        {".claude-plugin/plugin.json": None},  # a skills-only folder
+    ),
     "mcp-server": (
         {".mcp.json": '{\n  "mcpServers": {\n    "db": {"type": "http"}\n  }\n}\n'},
         [".mcp.json:3"],
@@ -456,6 +461,7 @@ FRONTMATTER_THE_CLI_READS = {
     "over-65536-characters": "---\ndescription: Hi\nnotes: " + "x" * 70_000 + "\n---\nBody\n",
 }
 ACCEPTED = {
+    "a-skills-only-folder": {".claude-plugin/plugin.json": None},
     "manifest-fields-the-cli-takes": {
         ".claude-plugin/plugin.json": json.dumps(
             {
@@ -513,6 +519,14 @@ ACCEPTED = {
         )
     },
     "a-link-still-to-be-written": {"commands/hello.md": HELLO + "\nSee [the ADR](...).\n"},
+    "one-bare-word-naming-no-file-is-a-slot": {
+        "commands/hello.md": HELLO + '\n| "Redis is faster ([benchmark](url))." |\n'
+    },
+    "a-skill-file-links-from-the-skill-s-base-directory": {
+        # Claude Code gives the skill "Base directory for this skill: ..."; the model reads
+        # references/phrases.md from there, as the skill's SKILL.md writes it
+        "skills/greet-user/references/more.md": "See [phrases](references/phrases.md).\n"
+    },
     "mcp-servers-the-loader-starts": {
         ".mcp.json": json.dumps(
             {
@@ -652,6 +666,26 @@ ACCEPTED = {
 # what the CLI of the pin reports too: overlay, the finding (path:line: [rule]), the CLI's words
 HOOKS_JSON = '{"hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": "true"}]}]}}'
 FLAGGED_NEW = {
+    "a-link-without-its-suffix": (
+        {"skills/greet-user/references/more.md": "See [phrases](phrases).\n"},
+        "skills/greet-user/references/more.md:1: [link-dangling]",
+        "",
+    ),
+    "a-link-from-a-skill-to-a-file-of-neither-base": (
+        {"skills/greet-user/references/more.md": "See [plan](../docs/plan.md).\n"},
+        "skills/greet-user/references/more.md:1: [link-dangling]",
+        "",
+    ),
+    "a-folder-with-no-manifest-and-no-skill": (
+        {".claude-plugin/plugin.json": None, "skills/greet-user/SKILL.md": None},
+        ".:1: [manifest-missing]",
+        "--profile directory needs a plugin folder",
+    ),
+    "plugin-json-at-the-top": (
+        {".claude-plugin/plugin.json": None, "plugin.json": MANIFEST},
+        ".:1: [manifest-missing] no .claude-plugin/plugin.json (plugin.json is at the top",
+        "--profile directory needs a plugin folder",
+    ),
     "a-marketplace-version-as-a-number": (
         {".claude-plugin/marketplace.json": edit(market(), '"owner"', '"version": 1,\n  "owner"')},
         ".claude-plugin/marketplace.json:3: [marketplace-schema]",
@@ -786,7 +820,9 @@ def test_accepts_what_the_cli_loads(tmp_path: Path, case: str) -> None:
     assert [str(f) for f in validate.run(build(tmp_path, ACCEPTED[case]))] == []
 
 
-def pinned_cli(tmp_path: Path, root: Path) -> str:
+def pinned_cli(tmp_path: Path, root: Path, *profile: str) -> str:
+    """`claude plugin validate --strict` on `root`; `profile` adds e.g. `--profile directory`
+    (the gate's own, which takes only a folder with a manifest or a skills-only one)."""
     claude = ROOT / ".tools" / "node_modules" / ".bin" / "claude"
     if not claude.exists():
         need_server("Claude Code CLI", "run scripts/bootstrap.sh (npm installs it into .tools)")
@@ -794,7 +830,7 @@ def pinned_cli(tmp_path: Path, root: Path) -> str:
     home.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_"))}
     done = subprocess.run(
-        [str(claude), "plugin", "validate", "--strict", "."],
+        [str(claude), "plugin", "validate", "--strict", *profile, "."],
         cwd=root,
         env=env | {"HOME": str(home), "CI": "true", "NO_COLOR": "1"},
         capture_output=True,
@@ -807,7 +843,8 @@ def pinned_cli(tmp_path: Path, root: Path) -> str:
 @pytest.mark.parametrize("case", sorted(c for c in FLAGGED_NEW if FLAGGED_NEW[c][2]))
 def test_the_pinned_cli_reports_them_too(tmp_path: Path, case: str) -> None:
     overlay, _, words = FLAGGED_NEW[case]
-    assert words in pinned_cli(tmp_path, build(tmp_path, overlay))
+    profile = ("--profile", "directory") if words.startswith("--profile") else ()
+    assert words in pinned_cli(tmp_path, build(tmp_path, overlay), *profile)
 
 
 @pytest.mark.parametrize(
@@ -826,6 +863,13 @@ def test_the_pinned_cli_takes_the_new_fields(tmp_path: Path, case: str) -> None:
     output = pinned_cli(tmp_path, build(tmp_path, ACCEPTED[case]))
     own_checks = output.split("Plugin directory checks")[0]  # not the catalog's (README, icon)
     assert "Validation passed" in output and "Found" not in own_checks, output
+
+
+def test_the_gate_s_profile_takes_a_skills_only_folder(tmp_path: Path) -> None:
+    output = pinned_cli(
+        tmp_path, build(tmp_path, ACCEPTED["a-skills-only-folder"]), "--profile", "directory"
+    )
+    assert "Plugin directory checks" in output and "needs a plugin folder" not in output, output
 
 
 def test_marketplace_names_read_as_claudes_as_the_cli_reads_them(tmp_path: Path) -> None:

@@ -291,3 +291,26 @@ def mcp_server(plugin: Plugin):
                     f"and none of its tools appear"
                 )
                 yield Finding(doc.rel, doc.line(*prefix, name), "mcp-server", message)
+
+
+@rule("manifest-missing", "a plugin folder has .claude-plugin/plugin.json", scope="plugin")
+def manifest_missing(plugin: Plugin):
+    """`claude plugin validate` takes a folder with .claude-plugin/plugin.json or
+    marketplace.json, or a skills-only folder (skills/NAME/SKILL.md, no plugin.json).
+    Any other folder loads only as a marketplace entry with `strict: false`, which then
+    holds its whole manifest."""
+    claude = plugin.root / ".claude-plugin"
+    if exists(claude / "plugin.json") or exists(claude / "marketplace.json"):
+        return
+    misplaced = plugin.root / "plugin.json"
+    if not exists(misplaced) and any(
+        p.is_file() and not p.is_symlink() and not p.parent.is_symlink()
+        for p in (plugin.root / "skills").glob("*/SKILL.md")
+    ):
+        return  # a skills-only folder
+    where = " (plugin.json is at the top: move it there)" if exists(misplaced) else ""
+    message = (
+        f"no .claude-plugin/plugin.json{where}; without it this folder loads only as a "
+        "marketplace entry with strict: false"
+    )
+    yield Finding(".", 1, "manifest-missing", message)
