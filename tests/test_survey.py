@@ -112,7 +112,8 @@ def test_the_parts_are_disjoint_and_large_enough() -> None:
     assert corpus.part_of("radleta/claude-plugins") == "seen-5"
     assert corpus.part_of("fractary/claude-plugins") == "seen-6"
     assert corpus.part_of("yoshiysh/claude-plugins") == "seen-7"
-    assert corpus.part_of("noahlz/claude-plugins") == "held-out"
+    assert corpus.part_of("noahlz/claude-plugins") == "seen-8"
+    assert corpus.part_of("asermax/claude-plugins") == "held-out"
     assert corpus.part_of("zxkane/aws-skills") == "seen"
 
 

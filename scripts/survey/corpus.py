@@ -10,8 +10,8 @@ from pathlib import Path
 
 MIRRORS = Path("/work/.mirror")  # where the library's `fetch` puts public repositories
 
-# Nine parts. Tuning: the rules were changed by what was found there. Seen to seen-7: the
-# first seven held-out parts (each chosen before any of its findings was read, measured,
+# Ten parts. Tuning: the rules were changed by what was found there. Seen to seen-8: the
+# first eight held-out parts (each chosen before any of its findings was read, measured,
 # then judged and its classes fixed, on 2026-12-03 and 2026-12-04): they count as tuning now.
 # Held-out: the eight repositories next in the library's list of "claude-plugins"
 # repositories (by size, skipping the unfetchable), chosen before any finding was read and
@@ -99,7 +99,7 @@ SEEN_7 = (
     "yoshiysh/claude-plugins",
     "cbuntingde/claude-plugins-dev",
 )
-HELD_OUT = (  # skipping LinuxIsCool/claude-plugins: a copy of seen-3's claude-plugins-public
+SEEN_8 = (  # skipping LinuxIsCool/claude-plugins: a copy of seen-3's claude-plugins-public
     "saldigioia/claude-plugins",
     "SpawnBox-dev/claude-plugins",
     "adiazpar/adiaz-claude-plugins",
@@ -108,6 +108,16 @@ HELD_OUT = (  # skipping LinuxIsCool/claude-plugins: a copy of seen-3's claude-p
     "VilnaCRM-Org/claude-plugins",
     "AniP-gt/claude-plugins",
     "jannosiilbek/jann0z-claude-plugins",
+)
+HELD_OUT = (  # the next eight the library lists; JoshuaOliphant/claude-plugins had no snapshot
+    "dvideby0/claude-plugins",
+    "atomlink-ye/my-claude-plugins",
+    "asermax/claude-plugins",
+    "relusion/vg-sdlc-claude-plugins",
+    "rsprudencio/claude-plugins",
+    "acaprino/alfio-claude-plugins",
+    "tomada1114/tomada-claude-plugins",
+    "dev-yakuza/deku-claude-plugins",
 )
 PARTS = {
     "tuning": TUNING,
@@ -118,6 +128,7 @@ PARTS = {
     "seen-5": SEEN_5,
     "seen-6": SEEN_6,
     "seen-7": SEEN_7,
+    "seen-8": SEEN_8,
     "held-out": HELD_OUT,
 }
 SKIP = {".git", "node_modules", ".venv", "__pycache__", "backups"}  # backups: copies

@@ -75,10 +75,13 @@ def table(result: dict) -> str:
         "| rule | part | findings | reported | fails to load | loads fine |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
+    from validate.rules import RULES
+
     for (rule, part), c in sorted(counts.items()):
         total = sum(c.values())
+        shown = rule if RULES[rule].default else f"{rule} (opt-in)"
         lines.append(
-            f"| {rule} | {part} | {total} | {c[classify.REPORTED]} | {c[classify.FAILS]} "
+            f"| {shown} | {part} | {total} | {c[classify.REPORTED]} | {c[classify.FAILS]} "
             f"| {c[classify.LOADS]} |"
         )
     rows = result["folders"]

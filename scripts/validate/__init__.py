@@ -7,7 +7,7 @@ accepts and loads, flag what it or the runtime breaks on.
     model.py     Plugin, Prompt, Json, Finding
     rules/       one function per rule, registered with an id (rules.RULES)
     engine.py    read once, run every rule
-    cli.py       python scripts/validate [PLUGIN_DIR] | rules | facts [--write]
+    cli.py       python scripts/validate [--all] [PLUGIN_DIR] | rules | facts [--write]
 """
 
 from .engine import read_plugin, run

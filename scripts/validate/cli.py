@@ -14,7 +14,7 @@ from .rules import RULES
 def main(argv: list[str]) -> int:
     if argv[:1] == ["rules"]:
         for rule in RULES.values():
-            print(f"{rule.id}\t{rule.summary}")
+            print(f"{rule.id}\t{rule.summary}" + ("" if rule.default else "\t(opt-in: --all)"))
         return 0
     if argv[:1] == ["facts"]:
         try:
@@ -26,11 +26,13 @@ def main(argv: list[str]) -> int:
             facts.write(found)
         print(json.dumps(found, indent=2))
         return 0
+    every = "--all" in argv  # the opt-in rules too
+    argv = [a for a in argv if a != "--all"]
     root = Path(argv[0]) if argv else facts.ROOT
     if not root.is_dir():
         print(f"{root}: not a folder; give the plugin's folder", file=sys.stderr)
         return 2
-    findings = run(root)
+    findings = run(root, every=every)
     for item in findings:
         print(item)
     if findings:

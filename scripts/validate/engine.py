@@ -140,11 +140,12 @@ def read_prompt(plugin: Plugin, prompt: Prompt) -> bool:
     return True
 
 
-def run(root: Path, only: set[str] | None = None) -> list[Finding]:
+def run(root: Path, only: set[str] | None = None, every: bool = False) -> list[Finding]:
+    """The findings of the default rules (`every`: also the opt-in ones; `only`: these)."""
     plugin = read_plugin(root.resolve())
     findings: set[Finding] = set()
     for rule in RULES.values():
-        if only and rule.id not in only:
+        if only and rule.id not in only or not (only or every or rule.default):
             continue
         if rule.scope == "plugin":
             findings.update(rule.check(plugin))

@@ -17,17 +17,18 @@ class Rule:
     kinds: tuple[str, ...]  # for prompt rules: which kinds of prompt
     summary: str  # the Claude Code behaviour it matches
     check: Callable[..., Iterable[Finding]]
+    default: bool = True  # False: run only when asked (its precision does not hold)
 
 
 RULES: dict[str, Rule] = {}
 PROMPTS = ("command", "skill", "agent")
 
 
-def rule(rule_id: str, summary: str, *, scope: str = "prompt", kinds=PROMPTS):
+def rule(rule_id: str, summary: str, *, scope: str = "prompt", kinds=PROMPTS, default=True):
     def register(check):
         if rule_id in RULES:
             raise ValueError(f"rule id {rule_id} is registered twice")
-        RULES[rule_id] = Rule(rule_id, scope, tuple(kinds), summary, check)
+        RULES[rule_id] = Rule(rule_id, scope, tuple(kinds), summary, check, default)
         return check
 
     return register

@@ -8,8 +8,10 @@ from __future__ import annotations
 import bisect
 import itertools
 import json
+import os
 import re
 import unicodedata
+from pathlib import Path
 from urllib.parse import unquote
 
 from ..facts import load
@@ -239,6 +241,10 @@ def skill_reference(plugin: Plugin, prompt: Prompt):
             known = plugin.names(kind) | (beside(plugin) if kind == "skill" else set())
             if short not in known and not builtin:
                 message = f"{key}: {name!r} names no {kind} of this plugin"
+                if kind == "skill" and prompt.kind == "agent":  # as the pinned CLI resolves it
+                    message += (
+                        " (an agent then gets any installed plugin's skill of that name, or none)"
+                    )
                 yield Finding(prompt.rel, prompt.line_of(key), "skill-reference", message)
 
 
@@ -284,8 +290,11 @@ def copied(plugin: Plugin, prompt: Prompt) -> bool:
     return "template" in prompt.path.stem.lower()
 
 
-@rule("link-dangling", "relative links must point to a file of the plugin", kinds=EVERY)
-def link_dangling(plugin: Plugin, prompt: Prompt):
+def broken_links(plugin: Plugin, prompt: Prompt):
+    """(line, href, base, target) of each relative link whose file is not there, resolved
+    from the file (Markdown) and, in a skill, from the skill's base directory, which Claude
+    Code names to the model ("Base directory for this skill"). Files made to be copied, slots
+    and links still to be written are left out."""
     if copied(plugin, prompt):
         return
     skill = skill_dir(plugin, prompt)
@@ -307,12 +316,72 @@ def link_dangling(plugin: Plugin, prompt: Prompt):
         if not target or PLACEHOLDER.search(target) or exists(base / target):
             continue
         if skill is not None and base != skill and exists(skill / target):
-            continue  # written from the skill's base directory, which Claude Code names to it
+            continue  # written from the skill's base directory
         if WORD.fullmatch(target) and next(safe_glob(base, f"{target}.*"), None) is None:
             continue  # [benchmark](url): one bare word that names no file is a slot
+        yield line, href, base, target
+
+
+@rule("link-dangling", "a link to a file the plugin has elsewhere, or outside it", kinds=EVERY)
+def link_dangling(plugin: Plugin, prompt: Prompt):
+    """The file is not where the link points, but the plugin has a file of that name (the path
+    is wrong: a model or reader following it finds nothing), or the link leaves the plugin's
+    folder (Claude Code installs that folder alone)."""
+    for line, href, base, target in broken_links(plugin, prompt):
         folder = plugin.rel(base) or "."
         message = f"link {href[:120]!r} points to nothing (links resolve from {folder}/)"
-        yield Finding(prompt.rel, line, "link-dangling", message)
+        found = same_name(plugin, target)
+        if found is not None:
+            message += f"; the plugin has a file of that name: {found}"
+            yield Finding(prompt.rel, line, "link-dangling", message)
+        elif not within(plugin.root, base / target):
+            message += "; it leaves the plugin's folder, which is all Claude Code installs"
+            yield Finding(prompt.rel, line, "link-dangling", message)
+
+
+@rule(
+    "link-missing",
+    "a link to a file the plugin has nowhere (opt-in: often a sample of output)",
+    kinds=EVERY,
+    default=False,
+)
+def link_missing(plugin: Plugin, prompt: Prompt):
+    """A link inside the plugin to a name the plugin has nowhere: a file never written, or a
+    link in a sample of what the prompt makes (a README's links, a document set's
+    cross-references, a template). The text does not tell the two apart, so this rule runs
+    only when asked (`--all`)."""
+    for line, href, base, target in broken_links(plugin, prompt):
+        if same_name(plugin, target) is None and within(plugin.root, base / target):
+            folder = plugin.rel(base) or "."
+            message = (
+                f"link {href[:120]!r} points to no file of the plugin (links resolve from "
+                f"{folder}/): write the file, or mark the link as an example"
+            )
+            yield Finding(prompt.rel, line, "link-missing", message)
+
+
+def within(root: Path, path: Path) -> bool:
+    return os.path.normpath(path).startswith(os.path.normpath(root) + os.sep)
+
+
+def same_name(plugin: Plugin, target: str) -> str | None:
+    """Where the plugin has a file or folder named as `target`'s last part (or that name with
+    a suffix: a link written without `.md`), relative to the plugin; None if nowhere."""
+    if "names" not in plugin.cache:
+        names: dict[str, str] = {}
+        for top, dirs, files in os.walk(plugin.root, followlinks=False):
+            dirs[:] = sorted(d for d in dirs if d not in (".git", "node_modules"))
+            for name in [*dirs, *sorted(files)]:
+                names.setdefault(name, plugin.rel(Path(top) / name))
+                names.setdefault(name.split(".", 1)[0] + ".*", plugin.rel(Path(top) / name))
+            if len(names) > 200_000:
+                break
+        plugin.cache["names"] = names
+    last = target.rstrip("/").rsplit("/", 1)[-1]
+    if last in ("", ".", ".."):
+        return None
+    names = plugin.cache["names"]
+    return names.get(last) or (names.get(last + ".*") if "." not in last else None)
 
 
 WORD = re.compile(r"[A-Za-z_-]+")
@@ -332,7 +401,8 @@ CODE_SPAN = re.compile(r"(`+)(?!`)[\s\S]*?(?<!`)\1(?!`)")
 LINK = re.compile(
     r"\]\(\s*(?:<([^>\n]*)>|([^\s()]*(?:\([^\s()]*\)[^\s()]*)*))"  # [text](dest
     r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"  # "title")
-    r"|^[ ]{0,3}\[(?!\^)[^\]\n]+\]:[ \t]*<?([^\s>]+)",  # [label]: dest; [^n]: is a footnote
+    r"|^[ ]{0,3}\[(?!\^)[^\]\n]+\]:[ \t]*<?([^\s>]+)>?"  # [label]: dest; [^n]: is a footnote
+    r"(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*$",  # "title", then the line ends
     re.M,
 )
 
