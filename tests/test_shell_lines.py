@@ -134,6 +134,8 @@ KNOWN = [
     ("find . -name '*.md' -not -path './node_modules/*' | head -20", "", "ran"),
     ("ls -la sub 2>/dev/null || echo none", "", "ran"),
     ("git status --short", "", "ran"),
+    ("git remote -v", "", "ran"),
+    ("git remote get-url origin", "", "refused"),
     ('echo "$HOME"', "", "ran"),
     ("python3 --version", "", "ran"),
     ("touch made.txt", "Bash(touch:*)", "ran"),

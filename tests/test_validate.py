@@ -469,6 +469,14 @@ FRONTMATTER_THE_CLI_READS = {
     "over-65536-characters": "---\ndescription: Hi\nnotes: " + "x" * 70_000 + "\n---\nBody\n",
 }
 ACCEPTED = {
+    "keys-written-with-no-value": {
+        "commands/hello.md": edit(HELLO, "---\n", "---\nmodel:\nversion:\nwhen_to_use:\n"),
+        "skills/greet-user/SKILL.md": edit(SKILL, "---\n", "---\nargument-hint:\nlicense:\n"),
+    },
+    "a-template-of-another-plugin-s-command": {
+        "skills/greet-user/templates/command-template.md": "Run "
+        "`${CLAUDE_PLUGIN_ROOT}/skills/my-skill/templates/prompt.md`.\n"
+    },
     "a-bracketed-label-before-a-sentence-is-no-link-definition": {
         "commands/hello.md": HELLO + "\n[RETHINK \u2014 vs now]: v0.x's loop did this.\n"
     },
@@ -875,6 +883,7 @@ def test_the_pinned_cli_reports_them_too(tmp_path: Path, case: str) -> None:
         "an-author-with-a-key-of-its-own",
         "a-skill-description-over-1024-characters",
         "a-marketplace-name-with-dots",
+        "keys-written-with-no-value",
     ],
 )
 def test_the_pinned_cli_takes_the_new_fields(tmp_path: Path, case: str) -> None:

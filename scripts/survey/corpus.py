@@ -10,8 +10,8 @@ from pathlib import Path
 
 MIRRORS = Path("/work/.mirror")  # where the library's `fetch` puts public repositories
 
-# Ten parts. Tuning: the rules were changed by what was found there. Seen to seen-8: the
-# first eight held-out parts (each chosen before any of its findings was read, measured,
+# Eleven parts. Tuning: the rules were changed by what was found there. Seen to seen-9: the
+# first nine held-out parts (each chosen before any of its findings was read, measured,
 # then judged and its classes fixed, on 2026-12-03 and 2026-12-04): they count as tuning now.
 # Held-out: the eight repositories next in the library's list of "claude-plugins"
 # repositories (by size, skipping the unfetchable), chosen before any finding was read and
@@ -109,7 +109,7 @@ SEEN_8 = (  # skipping LinuxIsCool/claude-plugins: a copy of seen-3's claude-plu
     "AniP-gt/claude-plugins",
     "jannosiilbek/jann0z-claude-plugins",
 )
-HELD_OUT = (  # the next eight the library lists; JoshuaOliphant/claude-plugins had no snapshot
+SEEN_9 = (  # the next eight the library lists; JoshuaOliphant/claude-plugins had no snapshot
     "dvideby0/claude-plugins",
     "atomlink-ye/my-claude-plugins",
     "asermax/claude-plugins",
@@ -118,6 +118,16 @@ HELD_OUT = (  # the next eight the library lists; JoshuaOliphant/claude-plugins 
     "acaprino/alfio-claude-plugins",
     "tomada1114/tomada-claude-plugins",
     "dev-yakuza/deku-claude-plugins",
+)
+HELD_OUT = (  # the next eight the library lists; radiostart/claude-plugins had no snapshot
+    "k-codepoet/my-claude-plugins",
+    "Agents-Store/claude-plugins",
+    "nicasioiii/claude-plugins",
+    "suzuki0keiichi/claude-plugins-suzuki0keiichi",
+    "juanmhidalgo/claude-plugins",
+    "abs1294/fulin-claude-plugins",
+    "mostlyhumanagency/claude-plugins",
+    "ginopoitier/claude-plugins",
 )
 PARTS = {
     "tuning": TUNING,
@@ -129,6 +139,7 @@ PARTS = {
     "seen-6": SEEN_6,
     "seen-7": SEEN_7,
     "seen-8": SEEN_8,
+    "seen-9": SEEN_9,
     "held-out": HELD_OUT,
 }
 SKIP = {".git", "node_modules", ".venv", "__pycache__", "backups"}  # backups: copies

@@ -146,6 +146,9 @@ def why_asked(command) -> str | None:
     args = [word.text for word in words[1:]]
     if program == "git":
         sub = next((a for a in args if not a.startswith("-")), "")
+        rest = args[args.index(sub) + 1 :] if sub else []
+        if sub == "remote" and any(a not in ("-v", "--verbose") for a in rest):
+            return f"git remote {' '.join(rest)} is not read-only (only -v is)"  # the CLI's rule
         return None if sub in READ_ONLY_GIT or not sub else f"git {sub} is not read-only"
     if program in ("echo", "printf"):
         for word in words[1:]:

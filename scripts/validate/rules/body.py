@@ -116,6 +116,8 @@ def bang_not_allowed(plugin: Plugin, prompt: Prompt):
 
 @rule("plugin-root-path", "${CLAUDE_PLUGIN_ROOT}/path must exist in the plugin", kinds=EVERY)
 def plugin_root_path(plugin: Plugin, prompt: Prompt):
+    if copied(plugin, prompt):
+        return  # a template of another plugin's file: its root is that plugin's
     text = prose(prompt)
     places = [(at(text, m.start()), m.group(1)) for m in PLUGIN_PATH.finditer(text)]
     for key in ("allowed-tools", "tools"):  # Bash(${CLAUDE_PLUGIN_ROOT}/x.sh:*)

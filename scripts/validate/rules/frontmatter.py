@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
+from functools import cache
 
 from ..facts import load
 from ..model import Finding, Plugin, Prompt
 from . import rule
-from .manifest import schema_findings
+from .manifest import SCHEMAS, schema_findings
+
+
+@cache
+def schema(kind: str) -> dict:
+    return json.loads((SCHEMAS / f"{kind}.schema.json").read_text(encoding="utf-8"))
+
 
 TOOL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\((.*)\))?", re.S)
 
@@ -29,7 +37,12 @@ def frontmatter_missing(plugin: Plugin, prompt: Prompt):
 @rule("frontmatter-type", "values of the wrong type are dropped or break loading")
 def frontmatter_types(plugin: Plugin, prompt: Prompt):
     if prompt.has_frontmatter and not prompt.unparsed:
-        meta = {k: v for k, v in prompt.meta.items() if k in load()["frontmatter_keys"]}
+        required = set(schema(prompt.kind).get("required", []))
+        meta = {
+            k: v
+            for k, v in prompt.meta.items()
+            if k in load()["frontmatter_keys"] and (v is not None or k in required)
+        }  # `argument-hint:` with no value: the loader takes it as not given (checked)
         lines = lambda path: prompt.line_of(str(path[0])) if path else 2  # noqa: E731
         yield from schema_findings(
             None, meta, f"{prompt.kind}.schema.json", "frontmatter-type", prompt.rel, lines
