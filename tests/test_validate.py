@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -469,6 +470,9 @@ FRONTMATTER_THE_CLI_READS = {
     "over-65536-characters": "---\ndescription: Hi\nnotes: " + "x" * 70_000 + "\n---\nBody\n",
 }
 ACCEPTED = {
+    "an-agent-s-when-to-use": {  # a plugin agent's description when it has none (the CLI's)
+        "agents/helper.md": edit(HELPER, "model: sonnet\n", "model: sonnet\nwhen-to-use: x\n")
+    },
     "keys-written-with-no-value": {
         "commands/hello.md": edit(HELLO, "---\n", "---\nmodel:\nversion:\nwhen_to_use:\n"),
         "skills/greet-user/SKILL.md": edit(SKILL, "---\n", "---\nargument-hint:\nlicense:\n"),
@@ -967,3 +971,73 @@ def test_a_link_is_reported_on_its_own_line(tmp_path: Path) -> None:
     start = HELLO.count("\n") + 1  # the blank line that opens `body`
     lines = {f.message.split("'")[1]: f.line - start for f in found if f.rule == "link-missing"}
     assert lines == {"gone-1.md": 3, "gone-2.md": 6, "gone-3.md": 11}, lines
+
+
+def mutations(rng: random.Random, key: str) -> str:
+    """`key` with one slip: a letter left out, doubled, swapped or changed, a case or a
+    separator changed."""
+    i = rng.randrange(len(key))
+    return (
+        rng.choice(
+            [
+                key[:i] + key[i + 1 :],
+                key[:i] + key[i] + key[i:],
+                key[:i] + key[i + 1 : i + 2] + key[i : i + 1] + key[i + 2 :],
+                key[:i] + rng.choice("aeiorstx") + key[i + 1 :],
+                key.lower(),
+                key.replace("-", "_") if "-" in key else key[:i] + "-" + key[i:],
+                key + rng.choice(["s", "_x", "Mode"]),
+            ]
+        ).strip("-_")
+        or key
+    )
+
+
+def test_agent_keys_are_hinted_as_the_cli_hints_them(tmp_path: Path, claude: str) -> None:
+    """Generated keys in a plugin agent's frontmatter: the ones we report, and the key we
+    suggest, are the ones the pinned CLI's load warning names with a "did you mean" (read
+    from its --debug log, offline: it loads plugins before it asks for a login)."""
+    seed = int(os.environ.get("AGENT_KEYS_SEED") or random.randrange(1 << 30))
+    rng = random.Random(seed)
+    facts_ = load_facts()
+    pool = facts_["agent_keys"] + facts_["frontmatter_keys"] + ["whenToUse", "allowedTools"]
+    keys = {mutations(rng, rng.choice(pool)) for _ in range(60)}
+    keys |= {rng.choice(pool) for _ in range(8)} | {"mode", "tags", "owner", "whenToUse"}
+    keys -= {"name", "description", "hooks", "mcpServers", "tools"}
+    keys = sorted(k for k in keys if k[0].isalpha())
+    agents = {}  # five keys to an agent: the CLI's warning names five, then "and N more"
+    for n in range(0, len(keys), 5):
+        body = "".join(f"{k}: x\n" for k in keys[n : n + 5])
+        agents[f"agents/k{n}.md"] = f"---\nname: k{n}\ndescription: Use for {n}.\n{body}---\nHi\n"
+    root = build(tmp_path, agents)
+    ours = {
+        (f.rel, f.message.split("'")[1]): f.message.split("'")[3]
+        for f in validate.run(root, only={"frontmatter-unknown-key"})
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_"))}
+    for attempt in range(3):  # it may stop at "Not logged in" before every agent is loaded
+        home = tmp_path / f"home{attempt}"
+        home.mkdir()
+        subprocess.run(
+            [claude, "--debug", "-p", "hi", "--plugin-dir", str(root)],
+            cwd=root,
+            env=env | {"HOME": str(home), "CI": "true", "NO_COLOR": "1"},
+            capture_output=True,
+            timeout=120,
+        )
+        logs = "".join(p.read_text() for p in (home / ".claude" / "debug").glob("*.txt"))
+        if "Total plugin agents loaded" in logs:
+            break
+    assert "Total plugin agents loaded" in logs, f"seed {seed}: the CLI loaded no agents"
+    said, warned = {}, set()
+    for found in re.finditer(
+        r"agent file \S+/(agents/k\d+\.md) has (?:a )?frontmatter keys?.*", logs
+    ):
+        warned.add(found[1])
+        for key, meant in re.findall(r'"([^"]+)" \(did you mean "([^"]+)"\?\)', found[0]):
+            said[(found[1], key)] = meant
+    assert "more" not in "".join(re.findall(r"and \d+ more", logs)), "a warning was cut short"
+    unwarned = {rel for rel, _ in ours} - warned
+    assert not unwarned, (f"seed {seed}: the CLI did not warn in", unwarned, logs[-3000:])
+    assert ours == said, (f"seed {seed}", sorted(set(ours.items()) ^ set(said.items())))
+    assert len(said) >= 2, (f"seed {seed}: too few hints to compare", said)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 MIRRORS = Path("/work/.mirror")  # where the library's `fetch` puts public repositories
 
-# Eleven parts. Tuning: the rules were changed by what was found there. Seen to seen-9: the
-# first nine held-out parts (each chosen before any of its findings was read, measured,
+# Twelve parts. Tuning: the rules were changed by what was found there. Seen to seen-10: the
+# first ten held-out parts (each chosen before any of its findings was read, measured,
 # then judged and its classes fixed, on 2026-12-03 and 2026-12-04): they count as tuning now.
 # Held-out: the eight repositories next in the library's list of "claude-plugins"
 # repositories (by size, skipping the unfetchable), chosen before any finding was read and
@@ -119,7 +119,7 @@ SEEN_9 = (  # the next eight the library lists; JoshuaOliphant/claude-plugins ha
     "tomada1114/tomada-claude-plugins",
     "dev-yakuza/deku-claude-plugins",
 )
-HELD_OUT = (  # the next eight the library lists; radiostart/claude-plugins had no snapshot
+SEEN_10 = (  # the next eight the library lists; radiostart/claude-plugins had no snapshot
     "k-codepoet/my-claude-plugins",
     "Agents-Store/claude-plugins",
     "nicasioiii/claude-plugins",
@@ -128,6 +128,17 @@ HELD_OUT = (  # the next eight the library lists; radiostart/claude-plugins had 
     "abs1294/fulin-claude-plugins",
     "mostlyhumanagency/claude-plugins",
     "ginopoitier/claude-plugins",
+)
+HELD_OUT = (  # the last seven of the library's "claude-plugins" list, and the first of its
+    # "claude-plugin-" list
+    "jedwards1230/claude-plugins",
+    "jan-warchol/jw-claude-plugins",
+    "naoto24kawa/claude-plugins",
+    "DmitriyYukhanov/claude-plugins",
+    "lazyman-ian/claude-plugins",
+    "pjschulz3004/claude-plugins",
+    "adaOctopus/claude-plugins-app",
+    "thomfilg/claude-plugin-work",
 )
 PARTS = {
     "tuning": TUNING,
@@ -140,6 +151,7 @@ PARTS = {
     "seen-7": SEEN_7,
     "seen-8": SEEN_8,
     "seen-9": SEEN_9,
+    "seen-10": SEEN_10,
     "held-out": HELD_OUT,
 }
 SKIP = {".git", "node_modules", ".venv", "__pycache__", "backups"}  # backups: copies

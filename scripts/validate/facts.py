@@ -39,7 +39,15 @@ ANCHORS = {
     "reserved_marketplace_names": rb"new Set\(\[(\"claude-code-marketplace\"(?:,\"[a-z-]+\")*)\]\)",
     "reserved_community_names": rb"\w+=\[(\"healthcare\"(?:,\"[a-z-]+\")*)\],\w+=new Set\(\[("
     rb"\"claude-community\"(?:,\"[a-z-]+\")*)",
+    # the keys a plugin agent may have besides the agent schema's, after its hint map
+    "agent_keys_plugin_extra": rb"new Map\(\[\[\"allowedtools\",\"tools\"\][^)]{0,200}\),\w+=\[("
+    + LIST
+    + rb")\];function",
 }
+# the agent frontmatter schema: its keys are those of the object literal after this anchor
+AGENT_SCHEMA = rb"\w+\(\{name:\w+\(\)\.describe\(\"Agent identifier"
+# what the CLI suggests for a plugin agent's unknown key, by its folded spelling (null: none)
+AGENT_HINTS = rb"new Map\(\[(\[\"allowedtools\",\"tools\"\](?:,\[\"\w+\",(?:\"\w+\"|null)\])*)\]\)"
 
 
 class FactsError(Exception):
@@ -69,6 +77,10 @@ def extract(data: bytes, version: str) -> dict:
     aliases = dict(re.findall(r'(\w+):"(\w+)"', match_text(ANCHORS["tool_aliases"], data)))
     events = re.finditer(rb'\["PreToolUse","PostToolUse"(?:,"[A-Za-z]+")*\]', data)
     community = found.pop("reserved_community_names")
+    hints = re.search(AGENT_HINTS, data)
+    if hints is None:
+        raise FactsError(f"anchor 'agent_key_hints' matches nothing in Claude Code {version}")
+    pairs = re.findall(r'\["(\w+)",(?:"(\w+)"|null)\]', hints.group(1).decode("utf-8"))
     return {
         "cli_version": version,
         "tools": sorted(found["tools"]),
@@ -78,7 +90,40 @@ def extract(data: bytes, version: str) -> dict:
         "agent_keys_ignored_for_plugins": found["agent_keys_ignored_for_plugins"],
         "reserved_marketplace_names": sorted({*found["reserved_marketplace_names"], *community}),
         "hook_events": strings(max((m.group(0) for m in events), key=len)),
+        "agent_keys": sorted(object_keys(data, AGENT_SCHEMA, version)),
+        "agent_keys_plugin_extra": found["agent_keys_plugin_extra"],
+        "agent_key_hints": {folded: meant or None for folded, meant in pairs},
     }
+
+
+def object_keys(data: bytes, anchor: bytes, version: str) -> list[str]:
+    """The top-level keys of the JavaScript object literal that opens at `anchor`'s `{`."""
+    match = re.search(anchor, data)
+    if match is None:
+        raise FactsError(f"anchor 'agent_keys' matches nothing in Claude Code {version}")
+    text = data[match.start() : match.start() + 20_000].decode("utf-8", "replace")
+    start = text.index("{")
+    keys, depth, quote, i = [], 0, None, start
+    while i < len(text):
+        char = text[i]
+        if quote:
+            if char == "\\":
+                i += 1
+            elif char == quote:
+                quote = None
+        elif char in "\"'`":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return keys
+        elif depth == 1 and text[i - 1] in "{," and (key := re.match(r"(\w+):", text[i:])):
+            keys.append(key.group(1))
+            i += len(key.group(1))
+        i += 1
+    raise FactsError(f"the agent schema's object does not end in Claude Code {version}")
 
 
 def match_text(pattern: bytes, data: bytes) -> str:

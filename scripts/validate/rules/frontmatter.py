@@ -49,6 +49,28 @@ def frontmatter_types(plugin: Plugin, prompt: Prompt):
         )
 
 
+def agent_hint(key: str) -> str | None:
+    """The key the CLI suggests for a plugin agent's key it does not apply, as its own load
+    warning does ("... does not recognize or apply: "whenToUse" (did you mean
+    "description"?)"): its hint map first, then the same letters without - and _, then the
+    nearest key two edits away at most; None for a key it applies or has no hint for."""
+    facts = load()
+    known = facts["agent_keys"] + facts["agent_keys_plugin_extra"]
+    if key in known:
+        return None
+    fold = key.replace("-", "").replace("_", "").lower()
+    if fold in facts["agent_key_hints"]:
+        return facts["agent_key_hints"][fold]
+    dropped = facts["agent_keys_ignored_for_plugins"]  # never suggested (agent-key-ignored)
+    known = [k for k in known if k not in dropped]
+    same = [k for k in known if k.replace("-", "").replace("_", "").lower() == fold]
+    if same:
+        return same[0]
+    near = [(osa(key, k), i, k) for i, k in enumerate(known) if abs(len(k) - len(key)) <= 2]
+    near = [n for n in near if n[0] <= 2]
+    return min(near)[2] if near else None
+
+
 def misspelt(key: str, by_fold: dict[str, str]) -> str | None:
     """The known key one typing slip away (a letter left out, added, changed or two swapped),
     for keys of eight letters or more: shorter ones are more often words of their own
@@ -62,7 +84,12 @@ def misspelt(key: str, by_fold: dict[str, str]) -> str | None:
 
 
 def slips(a: str, b: str) -> int:
-    """Edit distance with swaps of neighbours (optimal string alignment), capped at 2."""
+    """Edit distance with swaps of neighbours, capped at 2."""
+    return min(osa(a, b), 2)
+
+
+def osa(a: str, b: str) -> int:
+    """Edit distance with swaps of neighbours (optimal string alignment), as the CLI's."""
     rows = [list(range(len(b) + 1))]
     for i, x in enumerate(a, 1):
         row = [i]
@@ -71,7 +98,7 @@ def slips(a: str, b: str) -> int:
             if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
                 row[j] = min(row[j], rows[-2][j - 2] + 1)
         rows.append(row)
-    return min(rows[-1][-1], 2)
+    return rows[-1][-1]
 
 
 def folded_key(key: str) -> str:
@@ -86,9 +113,12 @@ def unknown_keys(plugin: Plugin, prompt: Prompt):
     known = load()["frontmatter_keys"]
     by_fold = {folded_key(k): k for k in known}
     for key in prompt.meta:
-        if key in known:
+        if prompt.kind == "agent":
+            meant = agent_hint(key)
+        elif key in known:
             continue
-        meant = by_fold.get(folded_key(key)) or misspelt(folded_key(key), by_fold)
+        else:
+            meant = by_fold.get(folded_key(key)) or misspelt(folded_key(key), by_fold)
         if meant is not None:
             message = f"unknown key {key!r}: Claude Code ignores it; did you mean {meant!r}?"
             yield Finding(prompt.rel, prompt.line_of(key), "frontmatter-unknown-key", message)
