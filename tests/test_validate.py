@@ -470,6 +470,11 @@ FRONTMATTER_THE_CLI_READS = {
     "over-65536-characters": "---\ndescription: Hi\nnotes: " + "x" * 70_000 + "\n---\nBody\n",
 }
 ACCEPTED = {
+    "a-skill-s-license-and-compatibility-as-maps": {
+        "skills/greet-user/SKILL.md": edit(
+            SKILL, "---\n", "---\nlicense: {spdx: MIT}\ncompatibility:\n  tools: [Chrome]\n"
+        )
+    },
     "an-agent-s-when-to-use": {  # a plugin agent's description when it has none (the CLI's)
         "agents/helper.md": edit(HELPER, "model: sonnet\n", "model: sonnet\nwhen-to-use: x\n")
     },
@@ -888,6 +893,7 @@ def test_the_pinned_cli_reports_them_too(tmp_path: Path, case: str) -> None:
         "a-skill-description-over-1024-characters",
         "a-marketplace-name-with-dots",
         "keys-written-with-no-value",
+        "a-skill-s-license-and-compatibility-as-maps",
     ],
 )
 def test_the_pinned_cli_takes_the_new_fields(tmp_path: Path, case: str) -> None:

@@ -10,12 +10,13 @@ from pathlib import Path
 
 MIRRORS = Path("/work/.mirror")  # where the library's `fetch` puts public repositories
 
-# Twelve parts. Tuning: the rules were changed by what was found there. Seen to seen-10: the
-# first ten held-out parts (each chosen before any of its findings was read, measured,
+# Fourteen parts. Tuning: the rules were changed by what was found there. Seen to seen-12:
+# the first twelve held-out parts (each chosen before any of its findings was read, measured,
 # then judged and its classes fixed, on 2026-12-03 and 2026-12-04): they count as tuning now.
-# Held-out: the eight repositories next in the library's list of "claude-plugins"
-# repositories (by size, skipping the unfetchable), chosen before any finding was read and
-# never tuned on; its false positives are reported, and fixed only with a fresh part.
+# Held-out: the eight repositories next in the library's lists of "claude-plugins", then
+# "claude-plugin-" repositories (by size, skipping those with no snapshot), chosen before any
+# finding was read and never tuned on; its false positives are reported, and fixed only with
+# a fresh part.
 TUNING = (
     "davila7/claude-code-templates",
     "vanman2024/ai-dev-marketplace",
@@ -129,7 +130,7 @@ SEEN_10 = (  # the next eight the library lists; radiostart/claude-plugins had n
     "mostlyhumanagency/claude-plugins",
     "ginopoitier/claude-plugins",
 )
-HELD_OUT = (  # the last seven of the library's "claude-plugins" list, and the first of its
+SEEN_11 = (  # the last seven of the library's "claude-plugins" list, and the first of its
     # "claude-plugin-" list
     "jedwards1230/claude-plugins",
     "jan-warchol/jw-claude-plugins",
@@ -139,6 +140,27 @@ HELD_OUT = (  # the last seven of the library's "claude-plugins" list, and the f
     "pjschulz3004/claude-plugins",
     "adaOctopus/claude-plugins-app",
     "thomfilg/claude-plugin-work",
+)
+SEEN_12 = (  # the next eight of the library's "claude-plugin-" list that had a snapshot
+    # (measured once; nothing was changed after it)
+    "andrewmaston1988/claude-plugin-marketplace",
+    "neolao/claude-plugin-vibe",
+    "chinglaishu/claude-plugin-spec",
+    "ddaanet/claude-plugin-dev",
+    "Beezi-AI/beezi-claude-plugin-dev",
+    "sudipta26889/claude-plugin-develop-like-sudipta",
+    "southlab-ai/Claude-Plugin-Marketplace",
+    "yidayoung/claude-plugin-marketplace",
+)
+HELD_OUT = (  # the next eight of that list that had a snapshot
+    "barnburner121/claude-plugin-marketplace",
+    "samelie/claude-plugin-pnpm",
+    "joestump/claude-plugin-sdd",
+    "scjcoder/id-claude-plugin-mono",
+    "tomyan/claude-plugin-total-recall",
+    "yadri-lab/claude-plugin-prd-workflow",
+    "zb-ss/claude-plugin-workflow",
+    "PretInnov-Inc/Claude-Plugin-Marketplace",
 )
 PARTS = {
     "tuning": TUNING,
@@ -152,6 +174,8 @@ PARTS = {
     "seen-8": SEEN_8,
     "seen-9": SEEN_9,
     "seen-10": SEEN_10,
+    "seen-11": SEEN_11,
+    "seen-12": SEEN_12,
     "held-out": HELD_OUT,
 }
 SKIP = {".git", "node_modules", ".venv", "__pycache__", "backups"}  # backups: copies
