@@ -470,6 +470,10 @@ FRONTMATTER_THE_CLI_READS = {
     "over-65536-characters": "---\ndescription: Hi\nnotes: " + "x" * 70_000 + "\n---\nBody\n",
 }
 ACCEPTED = {
+    "a-marketplace-source-of-dot-and-a-calendar-version": {
+        ".claude-plugin/marketplace.json": market().replace('"source": "./"', '"source": "."'),
+        ".claude-plugin/plugin.json": MANIFEST.replace('"1.0.0"', '"2026.06.23.2"'),
+    },
     "a-skill-s-license-and-compatibility-as-maps": {
         "skills/greet-user/SKILL.md": edit(
             SKILL, "---\n", "---\nlicense: {spdx: MIT}\ncompatibility:\n  tools: [Chrome]\n"
@@ -894,6 +898,7 @@ def test_the_pinned_cli_reports_them_too(tmp_path: Path, case: str) -> None:
         "a-marketplace-name-with-dots",
         "keys-written-with-no-value",
         "a-skill-s-license-and-compatibility-as-maps",
+        "a-marketplace-source-of-dot-and-a-calendar-version",
     ],
 )
 def test_the_pinned_cli_takes_the_new_fields(tmp_path: Path, case: str) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 MIRRORS = Path("/work/.mirror")  # where the library's `fetch` puts public repositories
 
-# Fourteen parts. Tuning: the rules were changed by what was found there. Seen to seen-12:
-# the first twelve held-out parts (each chosen before any of its findings was read, measured,
+# Fifteen parts. Tuning: the rules were changed by what was found there. Seen to seen-13:
+# the first thirteen held-out parts (each chosen before any of its findings was read, measured,
 # then judged and its classes fixed, on 2026-12-03 and 2026-12-04): they count as tuning now.
 # Held-out: the eight repositories next in the library's lists of "claude-plugins", then
 # "claude-plugin-" repositories (by size, skipping those with no snapshot), chosen before any
@@ -152,7 +152,7 @@ SEEN_12 = (  # the next eight of the library's "claude-plugin-" list that had a 
     "southlab-ai/Claude-Plugin-Marketplace",
     "yidayoung/claude-plugin-marketplace",
 )
-HELD_OUT = (  # the next eight of that list that had a snapshot
+SEEN_13 = (  # the next eight of that list that had a snapshot
     "barnburner121/claude-plugin-marketplace",
     "samelie/claude-plugin-pnpm",
     "joestump/claude-plugin-sdd",
@@ -161,6 +161,33 @@ HELD_OUT = (  # the next eight of that list that had a snapshot
     "yadri-lab/claude-plugin-prd-workflow",
     "zb-ss/claude-plugin-workflow",
     "PretInnov-Inc/Claude-Plugin-Marketplace",
+)
+HELD_OUT = (  # the next of that list that had a snapshot (Hotte-Hui's, a file name, left)
+    # until the part held 100 plugin folders, counted before any finding was read
+    "argon1025/my-claude-plugin-market",
+    "JosiahSiegel/claude-plugin-marketplace",
+    "ingram-technologies/claude-plugin-depot",
+    "SteveGJones/claude-plugin-security-risk",
+    "PCSNathanHarris/PCS-Tools-Claude-Plugin-Market-Place",
+    "analitiq-ai/claude-plugin-connector",
+    "CoderCoco/claude-plugin-marketplace",
+    "mmm1h/claude-plugin-grok",
+    "softwarecatscom/claude-plugin-slack",
+    "Sahib-Sawhney-WH/sahibs-claude-plugin-marketplace",
+    "laststance/claude-plugin-dashboard",
+    "analitiq-ai/claude-plugin-pipeline",
+    "yhzion/claude-plugin-models",
+    "guntarion/claude-plugin-guntar",
+    "sarturko-maker/Claude-Plugin-MCP",
+    "LizardLiang/claude-plugin-manager",
+    "GzuPark/claude-plugin-pack",
+    "happy-nut/claude-plugin-viban",
+    "imrim12/claude-plugin-zalo",
+    "joelpt/claude-plugin-worktree-warden",
+    "AIvantage-Consulting/claude-plugin-acis",
+    "douhashi/dhs-claude-plugin-marketplace",
+    "huya-an/claude-plugin--doc-gen",
+    "DennisLiuCk/claude-plugin-marketplace",
 )
 PARTS = {
     "tuning": TUNING,
@@ -176,6 +203,7 @@ PARTS = {
     "seen-10": SEEN_10,
     "seen-11": SEEN_11,
     "seen-12": SEEN_12,
+    "seen-13": SEEN_13,
     "held-out": HELD_OUT,
 }
 SKIP = {".git", "node_modules", ".venv", "__pycache__", "backups"}  # backups: copies

@@ -200,7 +200,7 @@ def marketplace_sources(plugin: Plugin):
         source = entry["source"]
         target = plugin.root / source
         line = doc.line("plugins", index, "source")
-        if not source.startswith("./") or not exists(target):
+        if not (source == "." or source.startswith("./")) or not exists(target):
             message = f"plugins[{index}].source {source[:80]!r} is no folder of this repository"
             yield Finding(doc.rel, line, "marketplace-source", message)
         elif (
