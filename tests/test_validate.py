@@ -471,7 +471,9 @@ FRONTMATTER_THE_CLI_READS = {
 }
 ACCEPTED = {
     "a-marketplace-source-of-dot-and-a-calendar-version": {
-        ".claude-plugin/marketplace.json": market().replace('"source": "./"', '"source": "."'),
+        ".claude-plugin/marketplace.json": edit(
+            market(), '"owner"', '"description": "d",\n  "owner"'
+        ).replace('"source": "./"', '"source": "."'),
         ".claude-plugin/plugin.json": MANIFEST.replace('"1.0.0"', '"2026.06.23.2"'),
     },
     "a-skill-s-license-and-compatibility-as-maps": {
