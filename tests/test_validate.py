@@ -470,6 +470,14 @@ FRONTMATTER_THE_CLI_READS = {
     "over-65536-characters": "---\ndescription: Hi\nnotes: " + "x" * 70_000 + "\n---\nBody\n",
 }
 ACCEPTED = {
+    "a-skill-s-disallowed-tools-and-an-owner-s-contact": {
+        "skills/greet-user/SKILL.md": edit(SKILL, "---\n", "---\ndisallowed-tools: Write\n"),
+        ".claude-plugin/marketplace.json": edit(
+            market(),
+            '"owner": {"name": "o"}',
+            '"description": "d",\n  "owner": {"name": "o", "contact": "c"}',
+        ),
+    },
     "a-marketplace-source-of-dot-and-a-calendar-version": {
         ".claude-plugin/marketplace.json": edit(
             market(), '"owner"', '"description": "d",\n  "owner"'
@@ -901,6 +909,7 @@ def test_the_pinned_cli_reports_them_too(tmp_path: Path, case: str) -> None:
         "keys-written-with-no-value",
         "a-skill-s-license-and-compatibility-as-maps",
         "a-marketplace-source-of-dot-and-a-calendar-version",
+        "a-skill-s-disallowed-tools-and-an-owner-s-contact",
     ],
 )
 def test_the_pinned_cli_takes_the_new_fields(tmp_path: Path, case: str) -> None:

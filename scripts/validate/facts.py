@@ -46,6 +46,9 @@ ANCHORS = {
 }
 # the agent frontmatter schema: its keys are those of the object literal after this anchor
 AGENT_SCHEMA = rb"\w+\(\{name:\w+\(\)\.describe\(\"Agent identifier"
+# the command and skill frontmatter schema, and what a skill adds to it
+COMMAND_SCHEMA = rb"\w+\(\{name:\w+\(\)\.optional\(\)\.describe\(\"Display name\."
+SKILL_SCHEMA = rb"\.extend\(\{when_to_use:\w+\(\)\.optional\(\)\.describe\(\"Guidance for when"
 # what the CLI suggests for a plugin agent's unknown key, by its folded spelling (null: none)
 AGENT_HINTS = rb"new Map\(\[(\[\"allowedtools\",\"tools\"\](?:,\[\"\w+\",(?:\"\w+\"|null)\])*)\]\)"
 
@@ -91,22 +94,30 @@ def extract(data: bytes, version: str) -> dict:
         "reserved_marketplace_names": sorted({*found["reserved_marketplace_names"], *community}),
         "hook_events": strings(max((m.group(0) for m in events), key=len)),
         "agent_keys": sorted(object_keys(data, AGENT_SCHEMA, version)),
+        "skill_keys": sorted(
+            {*object_keys(data, COMMAND_SCHEMA, version), *object_keys(data, SKILL_SCHEMA, version)}
+        ),
         "agent_keys_plugin_extra": found["agent_keys_plugin_extra"],
         "agent_key_hints": {folded: meant or None for folded, meant in pairs},
     }
 
 
 def object_keys(data: bytes, anchor: bytes, version: str) -> list[str]:
-    """The top-level keys of the JavaScript object literal that opens at `anchor`'s `{`."""
+    """The top-level keys of the JavaScript object literal that opens at `anchor`'s `{`
+    (a quoted key, "allowed-tools", as well as a bare one)."""
     match = re.search(anchor, data)
     if match is None:
-        raise FactsError(f"anchor 'agent_keys' matches nothing in Claude Code {version}")
+        raise FactsError(f"anchor {anchor[:40]!r} matches nothing in Claude Code {version}")
     text = data[match.start() : match.start() + 20_000].decode("utf-8", "replace")
     start = text.index("{")
     keys, depth, quote, i = [], 0, None, start
     while i < len(text):
         char = text[i]
-        if quote:
+        key = None if quote or depth != 1 or text[i - 1] not in "{," else KEY.match(text, i)
+        if key:
+            keys.append(key.group(1).strip('"'))
+            i = key.end() - 1
+        elif quote:
             if char == "\\":
                 i += 1
             elif char == quote:
@@ -119,11 +130,11 @@ def object_keys(data: bytes, anchor: bytes, version: str) -> list[str]:
             depth -= 1
             if depth == 0:
                 return keys
-        elif depth == 1 and text[i - 1] in "{," and (key := re.match(r"(\w+):", text[i:])):
-            keys.append(key.group(1))
-            i += len(key.group(1))
         i += 1
-    raise FactsError(f"the agent schema's object does not end in Claude Code {version}")
+    raise FactsError(f"the object after {anchor[:40]!r} does not end in Claude Code {version}")
+
+
+KEY = re.compile(r'(\w+|"[\w-]+"):')
 
 
 def match_text(pattern: bytes, data: bytes) -> str:

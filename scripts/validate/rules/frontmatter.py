@@ -110,7 +110,7 @@ def unknown_keys(plugin: Plugin, prompt: Prompt):
     """Claude Code ignores keys it does not know, so a plugin's own metadata (`origin`,
     `capabilities`) is fine; a misspelling of a key it knows (`allowed_tools`, `descripton`)
     silently loses that setting, and that is what is reported."""
-    known = load()["frontmatter_keys"]
+    known = sorted({*load()["frontmatter_keys"], *load()["skill_keys"]})  # the CLI's lists
     by_fold = {folded_key(k): k for k in known}
     for key in prompt.meta:
         if prompt.kind == "agent":
