@@ -119,7 +119,8 @@ def test_the_parts_are_disjoint_and_large_enough() -> None:
     assert corpus.part_of("ddaanet/claude-plugin-dev") == "seen-12"
     assert corpus.part_of("joestump/claude-plugin-sdd") == "seen-13"
     assert corpus.part_of("CoderCoco/claude-plugin-marketplace") == "seen-14"
-    assert corpus.part_of("dapi/claude-code-marketplace") == "held-out"
+    assert corpus.part_of("dapi/claude-code-marketplace") == "seen-15"
+    assert corpus.part_of("noellch/noel-claude-code-marketplace") == "held-out"
     assert corpus.part_of("zxkane/aws-skills") == "seen"
 
 

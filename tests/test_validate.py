@@ -470,6 +470,16 @@ FRONTMATTER_THE_CLI_READS = {
     "over-65536-characters": "---\ndescription: Hi\nnotes: " + "x" * 70_000 + "\n---\nBody\n",
 }
 ACCEPTED = {
+    "a-channel-and-user-config-fields": {
+        ".claude-plugin/plugin.json": edit(
+            MANIFEST,
+            '"license": "MIT"',
+            '"license": "MIT",\n  "mcpServers": {"db": {"command": "uvx", "args": ["db-mcp"]}},\n'
+            '  "userConfig": {"api_key": {"type": "string", "title": "Key", "description": "d",'
+            ' "sensitive": true}},\n  "channels": [{"server": "db", "userConfig": {"url": '
+            '{"type": "string", "title": "URL", "description": "d", "default": "x"}}}]',
+        )
+    },
     "a-skill-s-disallowed-tools-and-an-owner-s-contact": {
         "skills/greet-user/SKILL.md": edit(SKILL, "---\n", "---\ndisallowed-tools: Write\n"),
         ".claude-plugin/marketplace.json": edit(
@@ -708,6 +718,18 @@ ACCEPTED = {
 # what the CLI of the pin reports too: overlay, the finding (path:line: [rule]), the CLI's words
 HOOKS_JSON = '{"hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": "true"}]}]}}'
 FLAGGED_NEW = {
+    "a-channel-field-without-type-or-title": (
+        {
+            ".claude-plugin/plugin.json": edit(
+                MANIFEST,
+                '"license": "MIT"',
+                '"license": "MIT",\n  "mcpServers": {"db": {"command": "uvx"}},\n  "channels": '
+                '[{"server": "db", "userConfig": {"url": {"description": "d"}}}]',
+            )
+        },
+        ".claude-plugin/plugin.json:8: [manifest-schema] channels.0.userConfig.url: 'title'",
+        "channels.0.userConfig.url.title: Invalid input",
+    ),
     "an-agent-links-a-skill-s-reference-from-its-own-folder": (
         {"agents/helper.md": HELPER + "\nSee [phrases](references/phrases.md).\n"},
         "agents/helper.md:11: [link-dangling] link 'references/phrases.md' points to nothing "
@@ -910,6 +932,7 @@ def test_the_pinned_cli_reports_them_too(tmp_path: Path, case: str) -> None:
         "a-skill-s-license-and-compatibility-as-maps",
         "a-marketplace-source-of-dot-and-a-calendar-version",
         "a-skill-s-disallowed-tools-and-an-owner-s-contact",
+        "a-channel-and-user-config-fields",
     ],
 )
 def test_the_pinned_cli_takes_the_new_fields(tmp_path: Path, case: str) -> None:

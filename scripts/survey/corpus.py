@@ -10,8 +10,8 @@ from pathlib import Path
 
 MIRRORS = Path("/work/.mirror")  # where the library's `fetch` puts public repositories
 
-# Sixteen parts. Tuning: the rules were changed by what was found there. Seen to seen-14:
-# the first fourteen held-out parts (each chosen before any of its findings was read, measured,
+# Seventeen parts. Tuning: the rules were changed by what was found there. Seen to seen-15:
+# the first fifteen held-out parts (each chosen before any of its findings was read, measured,
 # then judged and its classes fixed, on 2026-12-03 and 2026-12-04): they count as tuning now.
 # Held-out: the repositories next in the library's lists of "claude-plugins", then
 # "claude-plugin-", then "code-marketplace" repositories (by size, skipping those with no
@@ -189,7 +189,7 @@ SEEN_14 = (  # the next of that list that had a snapshot (Hotte-Hui's, a file na
     "huya-an/claude-plugin--doc-gen",
     "DennisLiuCk/claude-plugin-marketplace",
 )
-HELD_OUT = (  # the rest of the "claude-plugin-" list that had a snapshot, then the library's
+SEEN_15 = (  # the rest of the "claude-plugin-" list that had a snapshot, then the library's
     # "code-marketplace" list from its top (those not in the corpus), until 100 plugin folders
     "Piscatore/claude-plugin-marketplace",
     "inistor/claude-plugin-talos",
@@ -214,6 +214,25 @@ HELD_OUT = (  # the rest of the "claude-plugin-" list that had a snapshot, then 
     "aknip/aknip-claude-code-marketplace",
     "hg-pyun/claude-code-marketplace",
 )
+HELD_OUT = (  # the next of the "code-marketplace" list that had a snapshot, until 100 folders
+    "hope1026/claude-code-marketplace",
+    "timo1235/claude-code-marketplace",
+    "dansasser/claude-code-marketplace",
+    "getty104/claude-code-marketplace",
+    "mvasilenko/mv-claude-code-marketplace",
+    "The-Heart-Vibe/claude-code-marketplace",
+    "OrasesLabs/orases-claude-code-marketplace",
+    "llama-farm/claude-code-marketplace",
+    "nitromike502/meckert-claude-code-marketplace",
+    "VdustR/vp-claude-code-marketplace",
+    "geekmini/claude-code-marketplace",
+    "yale-som-hpc/claude-code-marketplace",
+    "noellch/noel-claude-code-marketplace",
+    "andrewrabert/claude-code-marketplace",
+    "agentpost-no/claude-code-marketplace",
+    "xhyan926/claude-code-marketplace",
+    "xorphitus/claude-code-marketplace",
+)
 PARTS = {
     "tuning": TUNING,
     "seen": SEEN,
@@ -230,6 +249,7 @@ PARTS = {
     "seen-12": SEEN_12,
     "seen-13": SEEN_13,
     "seen-14": SEEN_14,
+    "seen-15": SEEN_15,
     "held-out": HELD_OUT,
 }
 SKIP = {".git", "node_modules", ".venv", "__pycache__", "backups"}  # backups: copies
