@@ -120,7 +120,9 @@ def test_the_parts_are_disjoint_and_large_enough() -> None:
     assert corpus.part_of("joestump/claude-plugin-sdd") == "seen-13"
     assert corpus.part_of("CoderCoco/claude-plugin-marketplace") == "seen-14"
     assert corpus.part_of("dapi/claude-code-marketplace") == "seen-15"
-    assert corpus.part_of("noellch/noel-claude-code-marketplace") == "held-out"
+    assert corpus.part_of("noellch/noel-claude-code-marketplace") == "seen-16"
+    assert corpus.part_of("jey3dayo/claude-code-marketplace") == "seen-17"
+    assert corpus.part_of("tqer39/claude-code-marketplace") == "held-out"
     assert corpus.part_of("zxkane/aws-skills") == "seen"
 
 

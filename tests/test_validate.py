@@ -187,7 +187,7 @@ CASES = {
         },
     ),
     "subagent-type": (
-        {"commands/hello.md": HELLO + '\nTask(subagent_type="database-architect")\n'},
+        {"commands/hello.md": HELLO + '\nTask(subagent_type="helper")\n'},  # corpus-plugin:helper
         ["commands/hello.md:12"],
         {"commands/hello.md": HELLO + "\nThe subagent_type parameter picks an agent: Explore.\n"},
     ),
@@ -470,6 +470,9 @@ FRONTMATTER_THE_CLI_READS = {
     "over-65536-characters": "---\ndescription: Hi\nnotes: " + "x" * 70_000 + "\n---\nBody\n",
 }
 ACCEPTED = {
+    "a-bare-subagent-type-none-of-ours-may-be-the-user-s": {
+        "commands/hello.md": HELLO + '\nTask(subagent_type="security", ...)\n'
+    },
     "a-channel-and-user-config-fields": {
         ".claude-plugin/plugin.json": edit(
             MANIFEST,

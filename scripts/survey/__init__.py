@@ -4,7 +4,7 @@
     python scripts/survey show RULE [--part held-out]   # the findings of one rule, to judge
     python scripts/survey lines --part held-out [--jobs 8]  # every ! line put to the CLI
 
-corpus.py    the repositories (tuning, seen to seen-15, held-out) and their plugin folders
+corpus.py    the repositories (tuning, seen to seen-17, held-out) and their plugin folders
 cli.py       `claude plugin validate` on one folder: its messages and what it loads
 ours.py      our validator on one folder, in this process
 classify.py  each of our findings by what the CLI does with that file

@@ -10,8 +10,8 @@ from pathlib import Path
 
 MIRRORS = Path("/work/.mirror")  # where the library's `fetch` puts public repositories
 
-# Seventeen parts. Tuning: the rules were changed by what was found there. Seen to seen-15:
-# the first fifteen held-out parts (each chosen before any of its findings was read, measured,
+# Nineteen parts. Tuning: the rules were changed by what was found there. Seen to seen-17:
+# the first seventeen held-out parts (each chosen before any of its findings was read, measured,
 # then judged and its classes fixed, on 2026-12-03 and 2026-12-04): they count as tuning now.
 # Held-out: the repositories next in the library's lists of "claude-plugins", then
 # "claude-plugin-", then "code-marketplace" repositories (by size, skipping those with no
@@ -214,7 +214,7 @@ SEEN_15 = (  # the rest of the "claude-plugin-" list that had a snapshot, then t
     "aknip/aknip-claude-code-marketplace",
     "hg-pyun/claude-code-marketplace",
 )
-HELD_OUT = (  # the next of the "code-marketplace" list that had a snapshot, until 100 folders
+SEEN_16 = (  # the next of the "code-marketplace" list that had a snapshot, until 100 folders
     "hope1026/claude-code-marketplace",
     "timo1235/claude-code-marketplace",
     "dansasser/claude-code-marketplace",
@@ -233,6 +233,41 @@ HELD_OUT = (  # the next of the "code-marketplace" list that had a snapshot, unt
     "xhyan926/claude-code-marketplace",
     "xorphitus/claude-code-marketplace",
 )
+SEEN_17 = (  # the next of that list named for Claude that had a snapshot, until 100 folders
+    "devlikebear/claude-code-marketplace",
+    "vitalis/claude-code-marketplace",
+    "xivicWon/claude-code-marketplace",
+    "DanielVolnitsky/claude-code-marketplace",
+    "lamtuanvu/claude-code-marketplace",
+    "jey3dayo/claude-code-marketplace",
+    "Ivor/claude-code-marketplace",
+    "hyperdrive-bot/claude-code-marketplace",
+    "raw-labs/claude-code-marketplace",
+    "DarkNaku/claude-code-marketplace",
+    "rami-code-review/claude-code-marketplace",
+    "DonChengCheng/claude-code-marketplace",
+    "sky-valley/claude-code-marketplace",
+    "vcohere/claude-code-marketplace",
+    "flegars/flegars-claude-code-marketplace",
+    "DustyWalker/claude-code-marketplace",
+    "deka/claude-code-marketplace",
+    "miller-jensen-lab/claude-code-marketplace",
+    "wangcansunking/sunky-claude-code-marketplace",
+    "pyang2045/claude-code-marketplace",
+    "valantic-CEC-Deutschland-GmbH/claude-code-marketplace",
+)
+HELD_OUT = (  # named on 2026-12-04 and not yet measured: the next of that list named for
+    # Claude (extend it in list order until 100 plugin folders before reading any finding)
+    "new-xmon-df/claude-code-marketplace",
+    "trackness/claude-code-marketplace",
+    "islanderman/claude-code-marketplace",
+    "katalabut/claude-code-marketplace",
+    "tqer39/claude-code-marketplace",
+    "HikaruEgashira/hikae-claude-code-marketplace",
+    "comzine/claude-code-marketplace",
+    "VelkyVenik/claude-code-marketplace",
+    "feed-mob/claude-code-marketplace",
+)
 PARTS = {
     "tuning": TUNING,
     "seen": SEEN,
@@ -250,6 +285,8 @@ PARTS = {
     "seen-13": SEEN_13,
     "seen-14": SEEN_14,
     "seen-15": SEEN_15,
+    "seen-16": SEEN_16,
+    "seen-17": SEEN_17,
     "held-out": HELD_OUT,
 }
 SKIP = {".git", "node_modules", ".venv", "__pycache__", "backups"}  # backups: copies

@@ -211,6 +211,8 @@ def subagent_type(plugin: Plugin, prompt: Prompt):
             continue
         if SLOT.fullmatch(value.split(":")[-1]):
             continue  # subagent_type: "agent-name", how to write one
+        if ":" not in value and folded(value) not in {folded(a) for a in agents}:
+            continue  # a bare name none of ours: the user's own agent may have it
         message = f"subagent_type {value!r} names no agent Claude Code has (ours: {ours})"
         yield Finding(prompt.rel, at(text, match.start()), "subagent-type", message)
 
