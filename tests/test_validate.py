@@ -954,11 +954,12 @@ def test_the_gate_s_profile_takes_a_skills_only_folder(tmp_path: Path) -> None:
 def test_marketplace_names_read_as_claudes_as_the_cli_reads_them(tmp_path: Path) -> None:
     """Over names generated from the words the CLI's test turns on (and others), the rule and
     the pinned CLI agree on each: refused as an official-looking name, or not."""
-    rng = random.Random(int(os.environ.get("NAMES_SEED") or random.SystemRandom().randrange(10**6)))
+    seed = int(os.environ.get("NAMES_SEED") or random.SystemRandom().randrange(10**6))
+    rng = random.Random(seed)
     marks = ["claude", "anthropic", "Claude", "official", "my", "db"]
     words = ["official", "plugins", "marketplace", "directory", "directories", "claude", "tools"]
     words += ["public", "dev", "plugin", "code", "x1", "anthropic"]
-    names = set()
+    names = {"Claude_Official-Tools", "tools-that-claude-uses"}  # one of each, whatever the draw
     for _ in range(32):
         parts = [rng.choice(marks)] + [rng.choice(words) for _ in range(rng.randint(0, 2))]
         if rng.random() < 0.3:
@@ -978,8 +979,11 @@ def test_marketplace_names_read_as_claudes_as_the_cli_reads_them(tmp_path: Path)
     with ThreadPoolExecutor(8) as pool:
         said = list(pool.map(cli_says, enumerate(names)))
     ours = [impersonates(n) for n in names]
-    assert any(said) and not all(said), list(zip(names, said, strict=True))
-    assert ours == said, [(n, o, c) for n, o, c in zip(names, ours, said, strict=True) if o != c]
+    assert any(said) and not all(said), (seed, list(zip(names, said, strict=True)))
+    assert ours == said, (
+        seed,
+        [(n, o, c) for n, o, c in zip(names, ours, said, strict=True) if o != c],
+    )
 
 
 def test_a_pattern_under_the_plugin_root_that_matches_nothing(tmp_path: Path) -> None:
@@ -1051,6 +1055,7 @@ def test_agent_keys_are_hinted_as_the_cli_hints_them(tmp_path: Path, claude: str
     pool = facts_["agent_keys"] + facts_["frontmatter_keys"] + ["whenToUse", "allowedTools"]
     keys = {mutations(rng, rng.choice(pool)) for _ in range(60)}
     keys |= {rng.choice(pool) for _ in range(8)} | {"mode", "tags", "owner", "whenToUse"}
+    keys |= {"allowed-tools"}  # two the CLI always hints: the comparison is never empty
     keys -= {"name", "description", "hooks", "mcpServers", "tools"}
     keys = sorted(k for k in keys if k[0].isalpha())
     agents = {}  # five keys to an agent: the CLI's warning names five, then "and N more"
