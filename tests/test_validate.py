@@ -721,6 +721,18 @@ ACCEPTED = {
 # what the CLI of the pin reports too: overlay, the finding (path:line: [rule]), the CLI's words
 HOOKS_JSON = '{"hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": "true"}]}]}}'
 FLAGGED_NEW = {
+    "a-user-config-key-that-is-no-identifier": (
+        {
+            ".claude-plugin/plugin.json": edit(
+                MANIFEST,
+                '"license": "MIT"',
+                '"license": "MIT",\n  "userConfig": {"api-key": {"type": "string", "title": "K",'
+                ' "description": "d"}}',
+            )
+        },
+        ".claude-plugin/plugin.json:7: [manifest-schema] userConfig: 'api-key' does not match",
+        "userConfig.api-key: Invalid key in record",
+    ),
     "a-channel-field-without-type-or-title": (
         {
             ".claude-plugin/plugin.json": edit(

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
-from functools import cache
 
 from ..facts import load
 from ..model import Finding, Plugin, Prompt
 from . import rule
-from .manifest import SCHEMAS, schema_findings
-
-
-@cache
-def schema(kind: str) -> dict:
-    return json.loads((SCHEMAS / f"{kind}.schema.json").read_text(encoding="utf-8"))
-
+from .manifest import load_schema, schema_findings
 
 TOOL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\((.*)\))?", re.S)
 
@@ -37,7 +29,7 @@ def frontmatter_missing(plugin: Plugin, prompt: Prompt):
 @rule("frontmatter-type", "values of the wrong type are dropped or break loading")
 def frontmatter_types(plugin: Plugin, prompt: Prompt):
     if prompt.has_frontmatter and not prompt.unparsed:
-        required = set(schema(prompt.kind).get("required", []))
+        required = set(load_schema(f"{prompt.kind}.schema.json").get("required", []))
         meta = {
             k: v
             for k, v in prompt.meta.items()

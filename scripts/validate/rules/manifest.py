@@ -25,9 +25,15 @@ def registry() -> Registry:
     )
 
 
+@cache
+def load_schema(name: str) -> dict:
+    """One of schemas/*.schema.json, read once."""
+    return json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
+
+
 def schema_findings(doc: Json | None, data, schema: str, rule_id: str, rel: str, lines):
     """Schema errors, one finding each; an unknown key names the keys Claude Code knows."""
-    spec = json.loads((SCHEMAS / schema).read_text(encoding="utf-8"))
+    spec = load_schema(schema)
     validator = jsonschema.Draft202012Validator(spec, registry=registry())
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
         path = list(error.absolute_path)
