@@ -98,7 +98,7 @@ async def measure(server: str, project: Path) -> dict:
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    outcome = {"201": 0, "refused": 0, "cut off": 0, "other": 0}
+    outcome = {"201": 0, "refused": 0, "cut off": 0, "other": 0, "still writing": 0}
     names: list[str] = []
     kinds: set[str] = set()
     cut: list[str] = []  # the requests with no answer, and what the client saw
@@ -142,7 +142,10 @@ async def measure(server: str, project: Path) -> dict:
             uvicorn.send_signal(signal.SIGTERM)
             signalled = time.monotonic()
             stopping.set()
-            await asyncio.wait_for(asyncio.gather(*writers), 30)
+            _, pending = await asyncio.wait(writers, timeout=30)
+            for task in pending:  # bounded: reported (with the server's log), not raised
+                task.cancel()
+            outcome["still writing"] = len(pending)
             while uvicorn.poll() is None and time.monotonic() - signalled < 30:  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
             exited_after = time.monotonic() - signalled
@@ -173,6 +176,8 @@ async def measure(server: str, project: Path) -> dict:
         "exit code": uvicorn.returncode,
         "pools disposed": log.count("pool disposed"),
         "traceback in log": "Traceback" in log,
+        "writers still going 30 s after SIGTERM": outcome["still writing"],
+        "log tail": log.splitlines()[-12:] if outcome["still writing"] else [],
     }
 
 

@@ -100,6 +100,7 @@ def test_sigterm_under_load_finishes_in_flight_writes_and_leaves_nothing_behind(
     assert result["pools disposed"] == 2, result  # each worker closed its pool itself
     assert result["exit code"] == 0 and not result["traceback in log"], result
     assert result["seconds from SIGTERM to exit"] < 10, result
+    assert result["writers still going 30 s after SIGTERM"] == 0, result  # the log tail says why
 
 
 def test_without_the_retry_a_close_not_yet_seen_fails_the_request() -> None:
