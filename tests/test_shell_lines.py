@@ -50,6 +50,8 @@ READ_ONLY = [
     "cat a.py 2>/dev/null",
     "ls *.py",
     "test -f a.py",
+    "cd sub",
+    "cd -",
 ]
 WRITING = [
     "find . -name '*.tmp' -delete",
@@ -102,6 +104,14 @@ UNSURE = [
     "dotenvx --version",
     'echo "at ${CLAUDE_PLUGIN_ROOT}/x"',
     'echo "${ARGUMENTS:-.}"',
+    "cd /tmp",
+    "cd ~",
+    "cd ..",
+    "cd",
+    'cd "$HOME"',
+    "cd sub/../..",
+    "cd sub && git status",
+    "pushd sub",
 ]
 JOINS = [" && ", " | ", " || ", "; "]
 
@@ -168,6 +178,27 @@ KNOWN = [
     ("wc -l < ~/.claude/audit.jsonl 2>/dev/null || echo 0", "Bash(wc:*)", "refused"),
     ("wc -l < a.py", "", "ran"),
     ('test -f "${CLAUDE_PLUGIN_ROOT}/x.js" || echo "not at ${CLAUDE_PLUGIN_ROOT}/x.js"', "", "ran"),
+    ('cd /Users/x/y && bun run query -- "SELECT 1"', "Bash(cd:*), Bash(bun:*)", "refused"),
+    ('cd sub && bun run query -- "SELECT 1"', "Bash(cd:*), Bash(bun:*)", "ran"),
+    ("cd /tmp && ls", "Bash(cd:*), Bash(ls:*)", "refused"),
+    ("cd sub && ls", "Bash(ls:*)", "ran"),
+    ("cd ./sub && ls", "Bash(cd:*), Bash(ls:*)", "ran"),
+    ("cd - && ls", "Bash(cd:*), Bash(ls:*)", "ran"),
+    ("cd && ls", "Bash(cd:*), Bash(ls:*)", "refused"),
+    ("cd ~ && ls", "Bash(cd:*), Bash(ls:*)", "refused"),
+    ('cd "$HOME" && ls', "Bash(cd:*), Bash(ls:*)", "refused"),
+    ("cd ${CLAUDE_PLUGIN_ROOT} && ls", "Bash(cd:*), Bash(ls:*)", "refused"),
+    ("cd sub/../.. && ls", "Bash(cd:*), Bash(ls:*)", "refused"),
+    ("cd .. && ls", "Bash(cd:*), Bash(ls:*)", "refused"),
+    ("cd /dev/null", "Bash(cd:*)", "refused"),
+    ("cd sub || cd sub", "", "refused"),
+    ("cd sub && cd sub", "Bash(cd sub && cd sub)", "refused"),
+    ("cd sub && ls | git status", "", "refused"),
+    ("git status && cd sub", "", "refused"),
+    ("cd sub && git log --oneline -1", "Bash(cd:*), Bash(git:*)", "refused"),
+    ("pushd sub && git status", "", "refused"),
+    ("cd sub && git status", "Bash", "ran"),
+    ("ls && cd sub", "", "ran"),
 ]
 
 

@@ -40,6 +40,23 @@ ANCHORS = {
     "reserved_community_names": rb"\w+=\[(\"healthcare\"(?:,\"[a-z-]+\")*)\],\w+=new Set\(\[("
     rb"\"claude-community\"(?:,\"[a-z-]+\")*)",
     # the keys a plugin agent may have besides the agent schema's, after its hint map
+    # components still read at the top level of plugin.json, with a warning to move them
+    # under `experimental`, then the path-bearing components the validate command checks
+    "experimental_at_top": rb"=\[(" + LIST + rb")\],\w+=\[\{key:\"commands\",recordPathProperty",
+    # the keys `experimental` may hold (others: "Unknown field", ignored at load time)
+    "experimental_keys": rb"=new Set\(\[(\"themes\",\"monitors\"(?:," + LIST + rb")?)\]\),",
+    # the plugin directory's listing keys, which plugin.json may carry (four lists, then a Set)
+    "listing_keys": rb"=\[("
+    + LIST
+    + rb")\],\w+=\[("
+    + LIST
+    + rb")\],\w+=\[("
+    + LIST
+    + rb")\],\w+=\[("
+    + LIST
+    + rb")\],\w+=new Set\(\[(\"icon\"(?:,"
+    + LIST
+    + rb")?),\.\.\.",
     "agent_keys_plugin_extra": rb"new Map\(\[\[\"allowedtools\",\"tools\"\][^)]{0,200}\),\w+=\[("
     + LIST
     + rb")\];function",
@@ -49,6 +66,8 @@ AGENT_SCHEMA = rb"\w+\(\{name:\w+\(\)\.describe\(\"Agent identifier"
 # the command and skill frontmatter schema, and what a skill adds to it
 COMMAND_SCHEMA = rb"\w+\(\{name:\w+\(\)\.optional\(\)\.describe\(\"Display name\."
 SKILL_SCHEMA = rb"\.extend\(\{when_to_use:\w+\(\)\.optional\(\)\.describe\(\"Guidance for when"
+# every key of plugin.json, as the manifest's lazy shape lists them
+MANIFEST_SCHEMA = rb"new \w+\(\{\$schema:\(\)=>\w+\(\)\.shape\.\$schema,name:"
 # what the CLI suggests for a plugin agent's unknown key, by its folded spelling (null: none)
 AGENT_HINTS = rb"new Map\(\[(\[\"allowedtools\",\"tools\"\](?:,\[\"\w+\",(?:\"\w+\"|null)\])*)\]\)"
 
@@ -98,6 +117,10 @@ def extract(data: bytes, version: str) -> dict:
             {*object_keys(data, COMMAND_SCHEMA, version), *object_keys(data, SKILL_SCHEMA, version)}
         ),
         "agent_keys_plugin_extra": found["agent_keys_plugin_extra"],
+        "manifest_keys": sorted(object_keys(data, MANIFEST_SCHEMA, version)),
+        "experimental_at_top": found["experimental_at_top"],
+        "experimental_keys": found["experimental_keys"],
+        "listing_keys": sorted(found["listing_keys"]),
         "agent_key_hints": {folded: meant or None for folded, meant in pairs},
     }
 
@@ -134,7 +157,7 @@ def object_keys(data: bytes, anchor: bytes, version: str) -> list[str]:
     raise FactsError(f"the object after {anchor[:40]!r} does not end in Claude Code {version}")
 
 
-KEY = re.compile(r'(\w+|"[\w-]+"):')
+KEY = re.compile(r'(\$?\w+|"[\w-]+"):')
 
 
 def match_text(pattern: bytes, data: bytes) -> str:

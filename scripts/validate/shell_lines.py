@@ -75,6 +75,9 @@ PUT_IN = {"HOME", "ARGUMENTS", "CLAUDE_PLUGIN_ROOT", "CLAUDE_SKILL_DIR", "CLAUDE
 # refused a path outside the project, even with an allowed-tools entry for it). Others it
 # runs with any path (echo, basename, dirname, realpath, readlink, which, tree, du, fd).
 PATH_READERS = frozenset("cat head tail ls stat file find rg grep diff sort jq sed wc".split())
+# In one line, Claude Code asks before a second change of folder, and before git after a
+# change of folder, whatever allowed-tools says (read in the pinned CLI, tests/test_shell_lines).
+DIRECTORY_CHANGERS = frozenset({"cd", "pushd", "popd"})
 VERSION = re.compile(r"-V|-v|--version|version|--help|-h")
 
 
@@ -87,6 +90,17 @@ def refusal(line: str, allowed: list[str]) -> str | None:
         script = shell.parse(line)
     except (RecursionError, IndexError, ValueError):
         return None
+    programs = [
+        part.words[0].text
+        for pipeline in script
+        for part in pipeline
+        if not isinstance(part, shell.Group) and part.words and not part.words[0].dynamic
+    ]
+    moves = sum(program in DIRECTORY_CHANGERS for program in programs)
+    if moves > 1:
+        return "it changes folder more than once"  # asked even when allowed-tools matches
+    if moves and "git" in programs:
+        return "it changes folder and runs git (a folder may hold a crafted repository)"
     for pipeline in script:
         for part in pipeline:
             if isinstance(part, shell.Group):
@@ -113,6 +127,8 @@ def unliftable(command) -> str | None:
         if operator == "<" and isinstance(target, shell.Word) and outside(target):
             return f"it reads {target.text}, outside the project"
     program = words[0].text if words and not words[0].dynamic else ""
+    if program == "cd":
+        return left_by_cd(words[1:])
     for word in words[1:] if program in PATH_READERS else ():  # their paths are reads
         if word.text.split("=")[0] in FIND_ACTIONS and program == "find":
             return f"find {word.text} runs or writes; a Bash(find:*) entry does not allow it"
@@ -120,6 +136,23 @@ def unliftable(command) -> str | None:
             return f"{word.text} is outside the project"
         if word.dynamic and not PLUGIN_DIR.match(word.text) and "$ARGUMENTS" not in word.text:
             return f"{word.text} is only known when the line runs"
+    return None
+
+
+def left_by_cd(args) -> str | None:
+    """Claude Code asks before a cd that may leave the project, even with Bash(cd:*): to an
+    absolute path (/dev/null too), ~ or $HOME, through .., or with no folder (home); `cd -`
+    and a folder inside the project it runs (read in the pinned CLI, tests/test_shell_lines)."""
+    folders = [word for word in args if word.text not in ("-L", "-P", "-e", "-@")]
+    if not folders:
+        return "cd with no folder goes to the home folder, outside the project"
+    folder = folders[0]
+    if folder.text == "-":
+        return None
+    if outside(folder) or folder.text in QUIET_TARGETS:
+        return f"cd {folder.text} leaves the project"
+    if folder.dynamic and "$ARGUMENTS" not in folder.text:
+        return f"cd {folder.text}: the folder is only known when the line runs"
     return None
 
 

@@ -19,8 +19,9 @@ TOOL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\((.*)\))?", re.S)
 )
 def frontmatter_missing(plugin: Plugin, prompt: Prompt):
     if not prompt.has_frontmatter and not prompt.unparsed:
+        article = "an" if prompt.kind[0] in "aeiou" else "a"
         message = (
-            f"no frontmatter: a {prompt.kind} starts with a line '---', its YAML keys "
+            f"no frontmatter: {article} {prompt.kind} starts with a line '---', its YAML keys "
             "(description: ...), and a closing '---'"
         )
         yield Finding(prompt.rel, 1, "frontmatter-missing", message)

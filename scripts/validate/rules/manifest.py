@@ -48,7 +48,7 @@ def schema_findings(doc: Json | None, data, schema: str, rule_id: str, rel: str,
         message = error.message
         if error.validator == "pattern" and isinstance(error.instance, str):
             message = f"{error.instance[:80]!r} does not match {error.schema['pattern']}"
-        elif error.validator == "oneOf":
+        elif error.validator in ("oneOf", "anyOf"):
             message = f"{str(error.instance)[:80]!r} has the wrong type or form"
         yield Finding(rel, lines(path), rule_id, f"{where}: {message}")
 
@@ -60,9 +60,32 @@ def manifest_schema(plugin: Plugin):
         yield from schema_findings(
             doc, doc.data, "plugin.schema.json", "manifest-schema", doc.rel, lambda p: doc.line(*p)
         )
+    data = doc.data if doc is not None and isinstance(doc.data, dict) else {}
+    for key in load()["experimental_at_top"]:  # the CLI's warning, in its words
+        if key in data:
+            message = (
+                f"{key!r} is an experimental component: declare it under 'experimental.{key}' "
+                "(at the top level it still loads, but will be removed in a future release)"
+            )
+            yield Finding(doc.rel, doc.line(key), "manifest-schema", message)
 
 
 SERVERS = ("mcpServers", "lspServers")  # as a path: a file the loader skips when missing
+
+
+COMPONENTS = ("commands", "agents", "skills", "outputStyles", "hooks", "icon", *SERVERS)
+COMPONENTS += ("themes", "workflows", "monitors", "types")  # newer: paths the CLI checks too
+
+
+def components(data) -> list[tuple[tuple, str, object]]:
+    """(where in plugin.json, key, value) of each component path, `experimental` ones too."""
+    if not isinstance(data, dict):
+        return []
+    found = [((key,), key, data[key]) for key in COMPONENTS if key in data]
+    inner = data.get("experimental")
+    if isinstance(inner, dict):
+        found += [(("experimental", key), key, inner[key]) for key in COMPONENTS if key in inner]
+    return found
 
 
 @rule("component-path", "plugin.json component paths Claude Code loads", scope="plugin")
@@ -70,13 +93,12 @@ def component_paths(plugin: Plugin):
     doc = plugin.manifest
     if doc is None:
         return
-    for key in ("commands", "agents", "skills", "outputStyles", "hooks", "icon", *SERVERS):
-        value = doc.data.get(key)
+    for at, key, value in components(doc.data):
         values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
         for index, item in enumerate(values):
             if not isinstance(item, str):
                 continue
-            line = doc.line(key, index) if isinstance(value, list) else doc.line(key)
+            line = doc.line(*at, index) if isinstance(value, list) else doc.line(*at)
             target = plugin.root / item
             if ".." in item.replace("\\", "/").split("/"):
                 message = f"{key}: {item[:120]} climbs out of the plugin; Claude Code refuses it"
