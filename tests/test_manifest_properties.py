@@ -20,6 +20,7 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import validate
 from conftest import ROOT
 from survey.cli import run_cli
@@ -70,53 +71,76 @@ def value(rng: random.Random, depth: int = 0):
     return {rng.choice(names): value(rng, depth + 1) for _ in range(rng.choice([0, 1, 1, 2]))}
 
 
-def cases(seed: int, size: int) -> list[tuple[str, object]]:
+MARKET = ".claude-plugin/marketplace.json"
+ENTRY = {"name": "corpus-plugin", "source": "./", "description": "The corpus plugin."}
+# Where a generated value goes: a key of plugin.json, or of the marketplace's plugin entry.
+TARGETS = {
+    "plugin.json": (MANIFEST, "plugin.schema.json", ()),
+    "marketplace entry": (MARKET, "marketplace.schema.json", ("properties", "plugins", "items")),
+}
+
+
+def cases(seed: int, size: int, target: str) -> list[tuple[str, object]]:
     rng = random.Random(seed)
-    known = set(load_schema("plugin.schema.json")["properties"]) - {"$schema", "name"}
+    spec = load_schema(TARGETS[target][1])
+    for step in TARGETS[target][2]:
+        spec = spec[step]
+    known = set(spec["properties"]) - {"$schema", "name", "source"}
     keys = sorted(known) + MORE_KEYS
     drawn = {(key, json.dumps(value(rng))) for key in rng.choices(keys, k=size)}
     return [(key, json.loads(text)) for key, text in sorted(drawn)]
 
 
-def verdicts(root: Path, key: str, given) -> tuple[list[str], list[str]]:
-    """What the CLI and the validator report in plugin.json for the manifest with `key` set.
+def verdicts(root: Path, target: str, key: str, given) -> tuple[list[str], list[str]]:
+    """What the CLI and the validator report in the file `target` names, with `key` set.
     A path of ours the CLI says nothing of but loads nothing from (it lists no component of
     that kind) counts as reported: the survey counts it as "fails to load"."""
-    manifest = json.loads((GOOD / MANIFEST).read_text(encoding="utf-8"))
-    manifest[key] = given
+    rel = TARGETS[target][0]
     shutil.copytree(GOOD, root)
-    for rel, content in EXTRA.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(content, encoding="utf-8")
-    (root / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    for name, content in EXTRA.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(content, encoding="utf-8")
+    if rel == MANIFEST:
+        document = json.loads((GOOD / MANIFEST).read_text(encoding="utf-8"))
+        document[key] = given
+    else:
+        entry = {**ENTRY, key: given}
+        document = {"name": "corpus-market", "owner": {"name": "maintainers"}, "plugins": [entry]}
+        document["description"] = "The corpus marketplace."
+    (root / rel).write_text(json.dumps(document, indent=1), encoding="utf-8")
     verdict = run_cli(root, 120)
     cli = [
         m.text
         for m in verdict.messages
-        if (not m.directory and m.file == MANIFEST)
-        or (m.directory and m.file == MANIFEST and m.text.split(" ", 2)[1] == f"{key}:")
+        if (not m.directory and m.file == rel)
+        or (m.directory and m.file == rel and m.text.split(" ", 2)[1] == f"{key}:")
         and not (key != "icon" and "ICON_MISSING" in m.text)
     ]
-    ours = [str(f) for f in validate.run(root) if f.rel == MANIFEST]
+    ours = [str(f) for f in validate.run(root) if f.rel == rel]
     if not cli and ours and all("[component-path]" in f for f in ours):
         if not any(p.startswith(f"{key}: ") for p in verdict.provides):
             cli = [f"(silent, and it loads no {key}: {', '.join(sorted(verdict.provides))})"]
     return cli, ours
 
 
-def test_the_validator_reports_plugin_json_where_the_cli_does(tmp_path: Path, claude: str) -> None:
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_the_validator_reports_where_the_cli_does(tmp_path: Path, claude: str, target: str) -> None:
     seed = int(os.environ.get("MANIFEST_SEED") or random.SystemRandom().randrange(10**6))
     size = int(os.environ.get("MANIFEST_SIZE") or 96)
-    drawn = cases(seed, size)
+    drawn = cases(seed, size, target)
     with ThreadPoolExecutor(8) as pool:
-        said = list(pool.map(lambda c: verdicts(tmp_path / f"p{c[0]}", *c[1]), enumerate(drawn)))
+        said = list(
+            pool.map(lambda c: verdicts(tmp_path / f"p{c[0]}", target, *c[1]), enumerate(drawn))
+        )
     differ = [
         (key, given, cli, ours)
         for (key, given), (cli, ours) in zip(drawn, said, strict=True)
         if bool(cli) != bool(ours)
     ]
     reported = sum(bool(cli) for cli, _ in said)
-    report = f"seed {seed}: {len(drawn)} manifests, CLI reported {reported}, differ {len(differ)}"
+    report = (
+        f"{target}, seed {seed}: {len(drawn)} cases, CLI reported {reported}, differ {len(differ)}"
+    )
     print(report)
     assert reported and reported < len(drawn), report  # the draw holds both kinds
     assert not differ, (report, differ)

@@ -19,7 +19,7 @@ import validate
 from conftest import ROOT, need_server
 from validate import facts
 from validate.facts import load as load_facts
-from validate.rules.manifest import impersonates
+from validate.rules.marketplace import impersonates
 
 GOOD = ROOT / "tests" / "validate_corpus" / "good"
 HELLO = (GOOD / "commands" / "hello.md").read_text(encoding="utf-8")

@@ -34,4 +34,4 @@ def rule(rule_id: str, summary: str, *, scope: str = "prompt", kinds=PROMPTS, de
     return register
 
 
-from . import body, frontmatter, hooks, manifest, names, reading  # noqa: E402, F401  (each registers its rules)
+from . import body, frontmatter, hooks, manifest, marketplace, names, reading  # noqa: E402, F401  (each registers its rules)
