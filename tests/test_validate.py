@@ -881,6 +881,55 @@ FLAGGED_NEW = {
         ".claude-plugin/plugin.json:1: [manifest-schema]",
         "Must be a host",
     ),
+    "a-theme-declared-at-the-top-level": (
+        {
+            ".claude-plugin/plugin.json": json.dumps({"name": "corpus-plugin", "themes": "./t"}),
+            "t/dark.json": "{}",
+        },
+        ".claude-plugin/plugin.json:1: [manifest-schema]",
+        "is an experimental component",
+    ),
+    "metadata-that-is-no-object": (
+        {".claude-plugin/plugin.json": json.dumps({"name": "corpus-plugin", "metadata": "x"})},
+        ".claude-plugin/plugin.json:1: [manifest-schema]",
+        "must be a free-form object",
+    ),
+    "a-listing-link-that-is-not-https": (
+        {
+            ".claude-plugin/plugin.json": json.dumps(
+                {"name": "corpus-plugin", "privacyPolicyUrl": "http://example.com/privacy"}
+            )
+        },
+        ".claude-plugin/plugin.json:1: [manifest-schema]",
+        "LISTING_URL_SCHEME",
+    ),
+    "an-entry-version-that-plugin-json-overrides": (
+        {
+            ".claude-plugin/marketplace.json": market().replace(
+                '"source": "./"}', '"source": "./", "version": "9.9.9"}'
+            )
+        },
+        ".claude-plugin/marketplace.json:5: [marketplace-source]",
+        "plugin.json wins",
+    ),
+    "entry-optional-dependencies-that-plugin-json-overrides": (
+        {
+            ".claude-plugin/marketplace.json": market().replace(
+                '"source": "./"}', '"source": "./", "optionalDependencies": ["other"]}'
+            )
+        },
+        ".claude-plugin/marketplace.json:5: [marketplace-source]",
+        "the entry's list is ignored",
+    ),
+    "entry-headers-without-an-archive-source": (
+        {
+            ".claude-plugin/marketplace.json": market().replace(
+                '"source": "./"}', '"source": "./", "headers": {"X-Token": "t"}}'
+            )
+        },
+        ".claude-plugin/marketplace.json:5: [marketplace-schema]",
+        "only apply to \"archive\" sources",
+    ),
     "relevance-without-signals": (
         {
             ".claude-plugin/marketplace.json": market().replace(
