@@ -928,7 +928,7 @@ FLAGGED_NEW = {
             )
         },
         ".claude-plugin/marketplace.json:5: [marketplace-schema]",
-        "only apply to \"archive\" sources",
+        'only apply to "archive" sources',
     ),
     "relevance-without-signals": (
         {
