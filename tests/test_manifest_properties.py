@@ -49,12 +49,40 @@ EXISTING = [
 ]
 WORDS = ["x", "p-q", "Team Tools", "1.0.0", ">=2.1.0", "MIT", "api.example.com", "node", "stdio"]
 STRINGS = ["", "./x", "x.json", "https://example.com/p", "../outside", *EXISTING, *WORDS]
+# Whole values of the forms the CLI takes (and near misses of them), so that the draw also
+# holds valid hooks, servers, monitors, dependencies and the like, not only broken ones.
+SHAPED = [
+    {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "true"}]}]},
+    {"PreToolUse": []},
+    {"Pretooluse": []},
+    {"s": {"command": "node", "args": ["s.js"]}},
+    {"s": {"type": "http", "url": "https://example.com/mcp"}},
+    {"s": {"args": ["s.js"]}},
+    {"ts": {"command": "tsserver", "extensionToLanguage": {".ts": "typescript"}}},
+    {"ts": {"command": "tsserver", "extensionToLanguage": {}}},
+    [{"name": "m", "command": "tail -f log", "description": "Watches the log."}],
+    [{"name": "m", "command": "tail -f log"}],
+    {"hosts": ["api.example.com", "*.example.com:5432"]},
+    {"hosts": "api.example.com"},
+    {"claude-code": ">=2.1.0"},
+    {"claude-code": "soon"},
+    ["other-plugin", "other@market", {"name": "dep", "marketplace": "market"}],
+    ["two words"],
+    {"themes": "./styles", "monitors": "./monitors/monitors.json"},
+    {"evals": "./evals", "colors": "./x"},
+    {"api_key": {"type": "string", "title": "API key", "description": "The key."}},
+    {"api-key": {"type": "string", "title": "API key", "description": "The key."}},
+    {"tool": {"sha256": "0" * 64}},
+    {"Tool": {"sha256": "0"}},
+]
 # Keys the CLI does not know (misspelt or from another tool's manifest).
 MORE_KEYS = ["theme", "permissions", "mcp"]
 
 
 def value(rng: random.Random, depth: int = 0):
     kind = rng.choice(["str", "str", "str", "num", "bool", "null", "list", "list", "map", "map"])
+    if depth == 0 and rng.random() < 0.25:
+        return rng.choice(SHAPED)
     if depth >= 2 and kind in ("list", "map"):
         kind = "str"
     if kind == "str":

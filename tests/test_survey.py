@@ -88,18 +88,20 @@ def test_plugin_folders_are_manifests_and_local_marketplace_sources(tmp_path: Pa
     manifest("", "marketplace.json", {
         "metadata": {"pluginRoot": "./plugins"},
         "plugins": [
-            {"name": "a", "source": "./a"},
+            {"name": "a", "source": "./plugins/a"},  # from the marketplace's root
+            {"name": "e", "source": "e"},  # a bare name: under pluginRoot
             {"name": "b", "source": {"source": "github", "repo": "o/b"}},
             {"name": "c", "source": "https://example.com/c.git"},
             {"name": "d", "source": "../../outside"},
         ],
     })  # fmt: skip
     (tmp_path / "plugins" / "a" / "commands").mkdir(parents=True)
+    (tmp_path / "plugins" / "e" / "skills").mkdir(parents=True)
     manifest("tools/x", "plugin.json", {"name": "x"})
     manifest("backups/2025/tools/x", "plugin.json", {"name": "x"})  # a copy: not surveyed
     manifest("node_modules/y", "plugin.json", {"name": "y"})
     found = [p.relative_to(tmp_path).as_posix() for p in corpus.plugin_folders(tmp_path)]
-    assert found == [".", "plugins/a", "tools/x"]
+    assert found == [".", "plugins/a", "plugins/e", "tools/x"]
 
 
 def test_the_parts_are_disjoint_and_large_enough() -> None:

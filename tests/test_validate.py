@@ -497,6 +497,22 @@ ACCEPTED = {
         ).replace('"source": "./"', '"source": "."'),
         ".claude-plugin/plugin.json": MANIFEST.replace('"1.0.0"', '"2026.06.23.2"'),
     },
+    "a-bare-source-under-plugin-root": {  # a bare name resolves under metadata.pluginRoot
+        ".claude-plugin/marketplace.json": json.dumps(
+            {
+                "name": "corpus-market",
+                "description": "d",
+                "owner": {"name": "o"},
+                "metadata": {"pluginRoot": "./plugins"},
+                "plugins": [
+                    {"name": "corpus-plugin", "source": "./"},
+                    {"name": "inner", "source": "inner"},
+                ],
+            },
+            indent=2,
+        ),
+        "plugins/inner/.claude-plugin/plugin.json": MANIFEST.replace('"corpus-plugin"', '"inner"'),
+    },
     "a-skill-s-license-and-compatibility-as-maps": {
         "skills/greet-user/SKILL.md": edit(
             SKILL, "---\n", "---\nlicense: {spdx: MIT}\ncompatibility:\n  tools: [Chrome]\n"
@@ -881,6 +897,28 @@ FLAGGED_NEW = {
         ".claude-plugin/plugin.json:1: [manifest-schema]",
         "Must be a host",
     ),
+    "a-bare-source-without-plugin-root": (
+        {
+            ".claude-plugin/marketplace.json": market().replace(
+                "  ]\n", '  ,{"name": "inner", "source": "inner"}]\n'
+            ),
+            "plugins/inner/.claude-plugin/plugin.json": '{"name": "inner"}',
+        },
+        ".claude-plugin/marketplace.json:6: [marketplace-source]",
+        "requires metadata.pluginRoot",
+    ),
+    "a-guard-hook-outside-hooks": (
+        {
+            ".claude-plugin/plugin.json": json.dumps(
+                {
+                    "name": "corpus-plugin",
+                    "settings": {"PreToolUse": [{"matcher": "Bash", "hooks": []}]},
+                }
+            )
+        },
+        ".claude-plugin/plugin.json:1: [manifest-schema]",
+        'declared at the top level outside "hooks"',
+    ),
     "a-theme-declared-at-the-top-level": (
         {
             ".claude-plugin/plugin.json": json.dumps({"name": "corpus-plugin", "themes": "./t"}),
@@ -997,6 +1035,7 @@ def test_the_pinned_cli_reports_them_too(tmp_path: Path, case: str) -> None:
         "a-marketplace-source-of-dot-and-a-calendar-version",
         "a-skill-s-disallowed-tools-and-an-owner-s-contact",
         "a-channel-and-user-config-fields",
+        "a-bare-source-under-plugin-root",
     ],
 )
 def test_the_pinned_cli_takes_the_new_fields(tmp_path: Path, case: str) -> None:

@@ -8,6 +8,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from validate.rules.marketplace import source_folder
+
 MIRRORS = Path("/work/.mirror")  # where the library's `fetch` puts public repositories
 
 # Nineteen parts. Tuning: the rules were changed by what was found there. Seen to seen-17:
@@ -392,15 +394,13 @@ def marketplace_sources(manifest: Path) -> list[Path]:
     except (OSError, ValueError):
         return []
     plugins = data.get("plugins") if isinstance(data, dict) else None
-    base = manifest.parent.parent
-    root = data.get("metadata", {}).get("pluginRoot") if isinstance(data, dict) else None
-    if isinstance(root, str):
-        base = base / root
     sources = []
     for entry in plugins if isinstance(plugins, list) else []:
         source = entry.get("source") if isinstance(entry, dict) else None
         if isinstance(source, str) and not source.startswith(("http", "git@")):
-            sources.append((base / source).resolve())
+            found = source_folder(manifest.parent.parent, data, source)  # as the CLI resolves it
+            if found is not None:
+                sources.append(found.resolve())
     return sources
 
 

@@ -61,6 +61,14 @@ def manifest_schema(plugin: Plugin):
             doc, doc.data, "plugin.schema.json", "manifest-schema", doc.rel, lambda p: doc.line(*p)
         )
     data = doc.data if doc is not None and isinstance(doc.data, dict) else {}
+    for path in stray_guards(data, ()):
+        where = ".".join(map(str, path))
+        message = (
+            f'{where}: PreToolUse/PermissionRequest hooks outside "hooks" are not loaded, and '
+            "a guard that cannot load may be what protects the permissions beside it: Claude "
+            'Code applies nothing of this plugin until they move under "hooks"'
+        )
+        yield Finding(doc.rel, doc.line(*path), "manifest-schema", message)
     for key in load()["experimental_at_top"]:  # the CLI's warning, in its words
         if key in data:
             message = (
@@ -68,6 +76,27 @@ def manifest_schema(plugin: Plugin):
                 "(at the top level it still loads, but will be removed in a future release)"
             )
             yield Finding(doc.rel, doc.line(key), "manifest-schema", message)
+
+
+GUARDS = ("PreToolUse", "PermissionRequest")
+
+
+def stray_guards(value, path: tuple) -> list[tuple]:
+    """Where plugin.json holds PreToolUse or PermissionRequest matchers outside `hooks` (and
+    outside the free-form `metadata`), at any depth: the CLI refuses the plugin for them."""
+    found = []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if not path and key in ("hooks", "metadata"):
+                continue
+            if key in GUARDS and isinstance(inner, list) and inner:
+                found.append((*path, key))
+            else:
+                found += stray_guards(inner, (*path, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found += stray_guards(inner, (*path, index))
+    return found
 
 
 SERVERS = ("mcpServers", "lspServers")  # as a path: a file the loader skips when missing

@@ -94,13 +94,32 @@ def marketplace_sources(plugin: Plugin):
         if not isinstance(entry, dict) or not isinstance(entry.get("source"), str):
             continue
         source = entry["source"]
-        target = plugin.root / source
         line = doc.line("plugins", index, "source")
-        if not (source == "." or source.startswith("./")) or not exists(target):
+        target = source_folder(plugin.root, doc.data, source)
+        if target is None and BARE.fullmatch(source):
+            message = (
+                f"plugins[{index}].source {source[:80]!r}: a bare name resolves under "
+                'metadata.pluginRoot, which this marketplace does not set; write "./path"'
+            )
+            yield Finding(doc.rel, line, "marketplace-source", message)
+        elif target is None or not exists(target):
             message = f"plugins[{index}].source {source[:80]!r} is no folder of this repository"
             yield Finding(doc.rel, line, "marketplace-source", message)
-            continue
-        yield from entry_against_folder(plugin, doc, index, entry, target)
+        else:
+            yield from entry_against_folder(plugin, doc, index, entry, target)
+
+
+BARE = re.compile(r"[A-Za-z0-9][-A-Za-z0-9._]*")
+
+
+def source_folder(root, data, source: str):
+    """Where the CLI looks for a local source: a ./ path from the marketplace's root, a bare
+    name under metadata.pluginRoot; None for a bare name with no pluginRoot, or no local path."""
+    if BARE.fullmatch(source):
+        meta = data.get("metadata") if isinstance(data, dict) else None
+        base = meta.get("pluginRoot") if isinstance(meta, dict) else None
+        return root / base / source if isinstance(base, str) else None
+    return root / source if source == "." or source.startswith("./") else None
 
 
 def entry_against_folder(plugin: Plugin, doc: Json, index: int, entry: dict, target):
