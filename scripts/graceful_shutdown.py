@@ -61,17 +61,9 @@ def free_port() -> int:
 
 
 async def admin(url: str, statement: str) -> list:
-    import asyncpg
-    from sqlalchemy.engine import make_url
+    from pg_direct import connect
 
-    parts = make_url(url)
-    conn = await asyncpg.connect(
-        host=parts.host,
-        port=parts.port,
-        user=parts.username,
-        password=parts.password,
-        database=parts.database or "postgres",
-    )
+    conn = await connect(url)
     try:
         return [tuple(r) for r in await conn.fetch(statement)]
     finally:

@@ -16,6 +16,7 @@ import asyncpg
 import httpx
 import pytest
 from conftest import DEFAULT_SERVERS_DIR, ROOT
+from pg_direct import connect
 from sqlalchemy.engine import make_url
 
 SCAFFOLD = ROOT / "skills" / "async-db-layer" / "scripts" / "scaffold_db.py"
@@ -56,18 +57,6 @@ def pg_bin() -> str:
     """The newest PostgreSQL's bin folder, as scripts/servers.sh picks it."""
     found = Path("/usr/lib/postgresql").glob("*/bin")
     return str(max(found, key=lambda p: int(p.parent.name)))
-
-
-async def connect(url: str) -> asyncpg.Connection:
-    parts = make_url(url)
-    return await asyncpg.connect(
-        host=parts.host,
-        port=parts.port,
-        user=parts.username,
-        password=parts.password,
-        database=parts.database,
-        timeout=5,
-    )
 
 
 async def replayed(replica: asyncpg.Connection, lsn: str, within: float) -> bool:

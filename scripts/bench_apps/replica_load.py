@@ -29,6 +29,7 @@ from typing import Annotated, Any
 import asyncpg
 import httpx
 import pgwire_proxy
+from pg_direct import connect as direct
 from sqlalchemy.engine import make_url
 
 MODE = os.environ["MODE"]
@@ -40,17 +41,6 @@ STICKY = float(os.environ.get("STICKY", "2"))
 SEED = int(os.environ.get("SEED", "1"))
 PAUSE = (0.5, 4.0)  # seconds paused, uniform: longer than STICKY, within DB_REPLICA_MAX_LAG
 RESUME = (0.2, 1.5)  # seconds replaying, uniform
-
-
-async def direct(url: str) -> asyncpg.Connection:
-    parts = make_url(url)
-    return await asyncpg.connect(
-        host=parts.host,
-        port=parts.port,
-        user=parts.username,
-        password=parts.password,
-        database=parts.database,
-    )
 
 
 def make_app() -> Any:
