@@ -30,15 +30,15 @@ def marketplace_schema(plugin: Plugin):
             continue
         source = entry.get("source")
         archive = isinstance(source, dict) and source.get("source") == "archive"
-        for key in ("headers", "headersHelper"):
-            if key in entry and not archive:  # the CLI's warning
-                message = (
-                    f'plugins[{index}].{key} applies only to an "archive" source; '
-                    "it has no effect on this entry"
-                )
-                yield Finding(
-                    doc.rel, doc.line("plugins", index, key), "marketplace-schema", message
-                )
+        helper = entry.get("headersHelper")
+        helper = isinstance(helper, str) and helper != ""  # the CLI's own test of it
+        if (helper or "headers" in entry) and not archive:  # its warning: once per entry
+            key = "headersHelper" if helper else "headers"
+            message = (
+                f'plugins[{index}].{key} applies only to an "archive" source; '
+                "it has no effect on this entry"
+            )
+            yield Finding(doc.rel, doc.line("plugins", index, key), "marketplace-schema", message)
 
 
 @rule(
